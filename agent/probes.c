@@ -1,0 +1,45 @@
+/*
+ * probes.c - the table of probes.  A policy's "probe" key names one of
+ * these; the order here is the order of the policy reference.
+ */
+#include <string.h>
+
+#include "probe.h"
+
+extern const struct probe probe_file;
+extern const struct probe probe_file_content;
+extern const struct probe probe_keyvalue;
+extern const struct probe probe_sshd_config;
+extern const struct probe probe_accounts;
+extern const struct probe probe_sudoers;
+extern const struct probe probe_pam;
+extern const struct probe probe_sysctl;
+extern const struct probe probe_fsscan;
+
+static const struct probe *const table[] = {
+	&probe_file,
+	&probe_file_content,
+	&probe_keyvalue,
+	&probe_sshd_config,
+	&probe_accounts,
+	&probe_sudoers,
+	&probe_pam,
+	&probe_sysctl,
+	&probe_fsscan,
+};
+
+const struct probe *probe_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcmp(table[i]->name, name) == 0)
+			return table[i];
+	return NULL;
+}
+
+const struct probe *const *probe_all(size_t *n)
+{
+	*n = sizeof(table) / sizeof(table[0]);
+	return table;
+}

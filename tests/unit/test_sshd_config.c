@@ -1,0 +1,225 @@
+/*
+ * test_sshd_config.c - unit tests of the sshd_config probe on fixture roots
+ * under tests/fixtures/probes/sshd_config/.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "err.h"
+#include "probe.h"
+#include "rootfs.h"
+
+extern const struct probe probe_sshd_config;
+
+#define FIXTURES POSTURE_FIXTURES "/probes/sshd_config"
+#define MAIN "/etc/ssh/sshd_config"
+
+/* Parameters from JSON text with the table's defaults applied, as the loader does. */
+static json_t *make_params(const char *json)
+{
+	const struct probe_param *pp;
+	json_error_t jerr;
+	json_t *p = json_loads(json, 0, &jerr);
+
+	assert_non_null(p);
+	for (pp = probe_sshd_config.params; pp->key != NULL; pp++) {
+		if (pp->def == NULL || json_object_get(p, pp->key) != NULL)
+			continue;
+		assert_int_equal(json_object_set_new(p, pp->key, json_loads(pp->def, JSON_DECODE_ANY, &jerr)), 0);
+	}
+	return p;
+}
+
+static int validate(const char *json, struct pst_err *e)
+{
+	json_t *p = make_params(json);
+	int rc = probe_sshd_config.validate(p, e);
+
+	json_decref(p);
+	return rc;
+}
+
+static int run(const char *root, const char *json, struct probe_out *out)
+{
+	struct pst_err e = {0};
+	struct probe_ctx ctx = {0};
+	struct rootfs r;
+	char dir[4096];
+	json_t *p = make_params(json);
+	int rc;
+
+	probe_out_init(out);
+	assert_int_equal(probe_sshd_config.validate(p, &e), 0);
+	snprintf(dir, sizeof(dir), "%s/%s", FIXTURES, root);
+	assert_int_equal(rootfs_open(&r, dir, &e), 0);
+	ctx.root = &r;
+	rc = probe_sshd_config.run(&ctx, p, out);
+	rootfs_close(&r);
+	json_decref(p);
+	return rc;
+}
+
+/*
+ * Run with key `key` (and extra JSON members) on root and expect exactly one
+ * observation; value NULL means absent, note NULL means no note.
+ */
+static void expect_one(const char *root, const char *params, const char *subject,
+		       const char *key, const char *location, const char *value,
+		       const char *note)
+{
+	struct probe_out out;
+	const struct observation *ob;
+
+	assert_int_equal(run(root, params, &out), 0);
+	assert_int_equal(out.n, 1);
+	ob = &out.items[0];
+	assert_string_equal(ob->subject, subject);
+	assert_string_equal(ob->key, key);
+	assert_string_equal(ob->location, location);
+	if (value == NULL) {
+		assert_int_equal(ob->v.kind, VALUE_ABSENT);
+	} else {
+		assert_int_equal(ob->v.kind, VALUE_STRING);
+		assert_string_equal(ob->v.s, value);
+	}
+	if (note == NULL)
+		assert_null(ob->note);
+	else
+		assert_string_equal(ob->note, note);
+	probe_out_cleanup(&out);
+}
+
+static void expect_fail(const char *root, const char *params, int code, const char *reason)
+{
+	struct probe_out out;
+
+	assert_int_equal(run(root, params, &out), code);
+	assert_string_equal(out.reason, reason);
+	assert_int_equal(out.n, 0);
+	probe_out_cleanup(&out);
+}
+
+static void test_validate(void **state)
+{
+	struct pst_err e = {0};
+
+	(void)state;
+	assert_int_equal(validate("{\"key\":\"PermitRootLogin\",\"default\":\"prohibit-password\"}", &e), 0);
+	assert_int_equal(validate("{\"key\":\"\"}", &e), PST_E_INVAL);
+	assert_string_equal(e.msg, "\"key\" must name an sshd keyword");
+	assert_int_equal(validate("{\"key\":\"Permit RootLogin\"}", &e), PST_E_INVAL);
+	assert_string_equal(e.msg, "\"key\" \"Permit RootLogin\" is not an sshd keyword (letters and digits only)");
+	assert_int_equal(validate("{\"key\":\"include\"}", &e), PST_E_INVAL);
+	assert_string_equal(e.msg, "\"key\" \"include\" structures the file and has no value of its own");
+	assert_int_equal(validate("{\"key\":\"Port\",\"path\":\"etc/ssh/sshd_config\"}", &e), PST_E_INVAL);
+	assert_string_equal(e.msg, "\"path\" must be absolute (as seen inside the root)");
+}
+
+/* A drop-in included before the main file's line wins; 10-* before 20-*. */
+static void test_include_before_main_wins(void **state)
+{
+	(void)state;
+	expect_one("debian", "{\"key\":\"PermitRootLogin\"}",
+		   "/etc/ssh/sshd_config.d/10-root.conf", "PermitRootLogin",
+		   "/etc/ssh/sshd_config.d/10-root.conf:2", "no",
+		   "set in a file included from /etc/ssh/sshd_config:2");
+	expect_one("debian", "{\"key\":\"Ciphers\"}",
+		   "/etc/ssh/sshd_config.d/20-ciphers.conf", "Ciphers",
+		   "/etc/ssh/sshd_config.d/20-ciphers.conf:2",
+		   "aes256-gcm@openssh.com,chacha20-poly1305@openssh.com",
+		   "set in a file included from /etc/ssh/sshd_config:2");
+	/* ignored.txt does not match *.conf. */
+	expect_one("debian", "{\"key\":\"UseDNS\"}", MAIN, "UseDNS", MAIN, NULL, "not set");
+}
+
+static void test_case_and_syntax(void **state)
+{
+	(void)state;
+	/* The key as spelled in the policy; the file's spelling does not matter. */
+	expect_one("debian", "{\"key\":\"PORT\"}", MAIN, "PORT", MAIN ":4", "22", NULL);
+	expect_one("debian", "{\"key\":\"permitrootlogin\"}",
+		   "/etc/ssh/sshd_config.d/10-root.conf", "permitrootlogin",
+		   "/etc/ssh/sshd_config.d/10-root.conf:2", "no",
+		   "set in a file included from /etc/ssh/sshd_config:2");
+	expect_one("debian", "{\"key\":\"PasswordAuthentication\"}", MAIN,
+		   "PasswordAuthentication", MAIN ":6", "no", NULL);
+	expect_one("debian", "{\"key\":\"X11Forwarding\"}", MAIN, "X11Forwarding",
+		   MAIN ":7", "yes", NULL);
+	/* Quotes around a single argument are removed. */
+	expect_one("debian", "{\"key\":\"Banner\"}", MAIN, "Banner", MAIN ":8",
+		   "/etc/issue net", NULL);
+	/* Several arguments stay as written; a trailing comment is cut. */
+	expect_one("debian", "{\"key\":\"AllowUsers\"}", MAIN, "AllowUsers", MAIN ":9",
+		   "alice bob", NULL);
+	expect_one("debian", "{\"key\":\"Subsystem\"}", MAIN, "Subsystem", MAIN ":11",
+		   "sftp /usr/lib/openssh/sftp-server", NULL);
+}
+
+static void test_match_blocks(void **state)
+{
+	(void)state;
+	/* Only set inside "Match User backup": not a global value. */
+	expect_one("debian", "{\"key\":\"MaxSessions\"}", MAIN, "MaxSessions", MAIN, NULL,
+		   "not set");
+	expect_one("debian", "{\"key\":\"MaxSessions\",\"default\":\"10\"}", MAIN,
+		   "MaxSessions", MAIN, "10", "not set; sshd default 10");
+	/* A Match block in an included file ends with that file. */
+	expect_one("debian", "{\"key\":\"MaxAuthTries\"}", MAIN, "MaxAuthTries", MAIN ":10",
+		   "6", NULL);
+	expect_one("debian", "{\"key\":\"LoginGraceTime\"}",
+		   "/etc/ssh/sshd_config.d/10-root.conf", "LoginGraceTime",
+		   "/etc/ssh/sshd_config.d/10-root.conf:3", "30",
+		   "set in a file included from /etc/ssh/sshd_config:2");
+	/* A file included inside a Match block is inside it, even after its own "Match all". */
+	expect_one("matchinclude", "{\"key\":\"PermitEmptyPasswords\"}", MAIN,
+		   "PermitEmptyPasswords", MAIN, NULL, "not set");
+	expect_one("matchinclude", "{\"key\":\"AllowTcpForwarding\"}", MAIN,
+		   "AllowTcpForwarding", MAIN, NULL, "not set");
+	/* "Match all" in the main file returns to the global context. */
+	expect_one("matchinclude", "{\"key\":\"PermitTTY\"}", MAIN, "PermitTTY", MAIN ":4",
+		   "no", NULL);
+}
+
+static void test_other_path(void **state)
+{
+	(void)state;
+	expect_one("debian", "{\"key\":\"PermitRootLogin\",\"path\":\"/etc/ssh/sshd_alt\"}",
+		   "/etc/ssh/sshd_alt", "PermitRootLogin", "/etc/ssh/sshd_alt:2",
+		   "forced-commands-only", NULL);
+}
+
+static void test_failures(void **state)
+{
+	(void)state;
+	expect_fail("loop", "{\"key\":\"PermitRootLogin\"}", PST_E_LIMIT,
+		    "/etc/ssh/a.conf:1: cannot include /etc/ssh/a.conf: Include nesting deeper "
+		    "than 16 levels (does a file include itself?)");
+	expect_fail("missing", "{\"key\":\"PermitRootLogin\"}", PST_E_NOENT,
+		    "cannot read /etc/ssh/sshd_config: no such file (is openssh-server installed? "
+		    "use applicable_if to skip hosts without it)");
+	/* Found before the bad Include, but sshd would not start: still an error. */
+	expect_fail("badinclude", "{\"key\":\"PermitRootLogin\"}", PST_E_INVAL,
+		    "cannot read /etc/ssh/conf.d/sub: not a regular file "
+		    "(included from /etc/ssh/sshd_config:2)");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_include_before_main_wins),
+		cmocka_unit_test(test_case_and_syntax),
+		cmocka_unit_test(test_match_blocks),
+		cmocka_unit_test(test_other_path),
+		cmocka_unit_test(test_failures),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
