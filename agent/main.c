@@ -1,0 +1,326 @@
+/*
+ * main.c - the posture-agent command line.
+ *
+ *   posture-agent scan [--policy PATH]... [--root DIR] [--format table|json|protobuf]
+ *                      [--output FILE]
+ *
+ * Exit status: 0 nothing failed, 1 some check failed or could not be
+ * evaluated, 2 usage, policy or I/O error (message on stderr).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "hostinfo.h"
+#include "policy.h"
+#include "report.h"
+
+#ifndef POSTURE_VERSION
+#define POSTURE_VERSION "0.0.0"
+#endif
+#ifndef POSTURE_POLICY_DIR
+#define POSTURE_POLICY_DIR "/usr/share/posture/policies"
+#endif
+
+#define EXIT_FINDINGS 1
+#define EXIT_USAGE 2
+#define MAX_POLICIES 256
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: posture-agent scan [--policy PATH]... [--root DIR]\n"
+		"                          [--format table|json|protobuf] [--output FILE]\n"
+		"       posture-agent probes        (the probe reference, Markdown)\n"
+		"       posture-agent --version | --help\n"
+		"\n"
+		"scan evaluates policies against this host (or the tree at --root) and prints\n"
+		"the results.\n"
+		"  --policy PATH   a policy file, or a directory of *.json policies; may repeat\n"
+		"                  (default: %s)\n"
+		"  --root DIR      evaluate the tree at DIR instead of / (a mounted image, a chroot)\n"
+		"  --format FMT    table (default, for people), json (the posture.scan/v1 document),\n"
+		"                  protobuf (one posture.v1.Envelope holding the Report)\n"
+		"  --output FILE   write there instead of standard output\n"
+		"\n"
+		"exit status: 0 nothing failed, 1 some check failed or could not be evaluated,\n"
+		"2 usage, policy or I/O error.\n",
+		POSTURE_POLICY_DIR);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Load a policy file, or every *.json in a directory in name order. */
+static int load_path(const char *path, struct policy **pols, size_t *n)
+{
+	struct stat st;
+	struct pst_err e = {0};
+	DIR *d;
+	struct dirent *de;
+	char **names = NULL;
+	size_t nnames = 0, i;
+	int rc = 0;
+
+	if (stat(path, &st) != 0) {
+		fprintf(stderr, "posture-agent: policy %s: %s\n", path, strerror(errno));
+		return PST_E_NOENT;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		if (*n >= MAX_POLICIES) {
+			fprintf(stderr, "posture-agent: more than %d policies\n", MAX_POLICIES);
+			return PST_E_LIMIT;
+		}
+		rc = policy_load_file(path, &pols[*n], &e);
+		if (rc != 0) {
+			fprintf(stderr, "posture-agent: %s\n", e.msg);
+			return rc;
+		}
+		(*n)++;
+		return 0;
+	}
+	d = opendir(path);
+	if (d == NULL) {
+		fprintf(stderr, "posture-agent: policy directory %s: %s\n", path, strerror(errno));
+		return PST_E_SYS;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		char **nn;
+		if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		nn = realloc(names, (nnames + 1) * sizeof(*names));
+		if (nn == NULL || asprintf(&nn[nnames], "%s/%s", path, de->d_name) < 0) {
+			names = nn ? nn : names;
+			rc = PST_E_NOMEM;
+			break;
+		}
+		names = nn;
+		nnames++;
+	}
+	closedir(d);
+	if (rc == 0 && nnames == 0) {
+		fprintf(stderr, "posture-agent: policy directory %s holds no *.json policy\n", path);
+		rc = PST_E_NOENT;
+	}
+	if (names != NULL)
+		qsort(names, nnames, sizeof(*names), cmp_str);
+	for (i = 0; rc == 0 && i < nnames; i++)
+		rc = load_path(names[i], pols, n);
+	for (i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+static bool want_colour(FILE *out)
+{
+	const char *term = getenv("TERM");
+
+	return isatty(fileno(out)) && getenv("NO_COLOR") == NULL && term != NULL &&
+	       strcmp(term, "dumb") != 0;
+}
+
+static int cmd_scan(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"policy", required_argument, NULL, 'p'},
+		{"root", required_argument, NULL, 'r'},
+		{"format", required_argument, NULL, 'f'},
+		{"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *policy_paths[MAX_POLICIES], *root = "/", *format = "table", *output = NULL;
+	struct policy *pols[MAX_POLICIES];
+	size_t npaths = 0, npols = 0, i;
+	struct rootfs rfs = {-1, NULL};
+	struct probe_ctx ctx = {0};
+	struct hostinfo host;
+	struct scan s;
+	struct pst_err e = {0};
+	FILE *out = stdout;
+	int c, rc, status = EXIT_USAGE;
+	bool scanned = false;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:r:f:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (npaths == MAX_POLICIES) {
+				fprintf(stderr, "posture-agent: too many --policy options (at most %d)\n",
+					MAX_POLICIES);
+				return EXIT_USAGE;
+			}
+			policy_paths[npaths++] = optarg;
+			break;
+		case 'r':
+			root = optarg;
+			break;
+		case 'f':
+			format = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "posture-agent: scan: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0 &&
+	    strcmp(format, "protobuf") != 0) {
+		fprintf(stderr, "posture-agent: scan: unknown format \"%s\" (table, json or protobuf)\n",
+			format);
+		return EXIT_USAGE;
+	}
+	if (npaths == 0)
+		policy_paths[npaths++] = POSTURE_POLICY_DIR;
+	for (i = 0; i < npaths; i++)
+		if (load_path(policy_paths[i], pols, &npols) != 0)
+			goto out;
+	if (rootfs_open(&rfs, root, &e) != 0) {
+		fprintf(stderr, "posture-agent: %s\n", e.msg);
+		goto out;
+	}
+	ctx.root = &rfs;
+	hostinfo_read(&host, &rfs);
+	rc = engine_scan(&s, pols, npols, &ctx, &host);
+	scanned = true;
+	if (rc != 0) {
+		fprintf(stderr, "posture-agent: scan: %s\n", pst_strerror(rc));
+		goto out;
+	}
+	if (output != NULL) {
+		out = fopen(output, strcmp(format, "protobuf") == 0 ? "wb" : "w");
+		if (out == NULL) {
+			fprintf(stderr, "posture-agent: cannot write %s: %s\n", output, strerror(errno));
+			goto out;
+		}
+	}
+	if (strcmp(format, "json") == 0) {
+		json_t *doc = report_json(&s);
+		rc = doc ? json_dumpf(doc, out, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) : PST_E_NOMEM;
+		if (rc == 0)
+			fputc('\n', out);
+		json_decref(doc);
+	} else if (strcmp(format, "protobuf") == 0) {
+		uint8_t *buf;
+		size_t len;
+		char id[40];
+		rc = report_new_uuid(id, sizeof(id));
+		if (rc == 0)
+			rc = report_protobuf(&s, 0, id, &buf, &len);
+		if (rc == 0) {
+			if (fwrite(buf, 1, len, out) != len)
+				rc = PST_E_SYS;
+			free(buf);
+		}
+	} else {
+		rc = report_table(&s, out, want_colour(out));
+	}
+	if (fflush(out) != 0 || ferror(out))
+		rc = PST_E_SYS;
+	if (out != stdout && fclose(out) != 0)
+		rc = PST_E_SYS;
+	if (rc != 0) {
+		fprintf(stderr, "posture-agent: cannot write the %s report to %s: %s\n", format,
+			output ? output : "standard output", rc == PST_E_SYS ? strerror(errno) : pst_strerror(rc));
+		goto out;
+	}
+	status = s.counts[CHECK_FAIL] + s.counts[CHECK_ERROR] > 0 ? EXIT_FINDINGS : 0;
+out:
+	if (scanned)
+		engine_scan_cleanup(&s);
+	if (rfs.dirfd >= 0)
+		rootfs_close(&rfs);
+	for (i = 0; i < npols; i++)
+		policy_free(pols[i]);
+	return status;
+}
+
+static const char *param_type_name(enum probe_param_type t)
+{
+	switch (t) {
+	case PARAM_STRING: return "string";
+	case PARAM_INT: return "integer";
+	case PARAM_BOOL: return "boolean";
+	case PARAM_STRING_LIST: return "array of strings";
+	}
+	return "?";
+}
+
+/*
+ * The probe reference of policies/README.md, written from the probe tables
+ * so that the document cannot drift from the code (a test compares them).
+ */
+static int cmd_probes(void)
+{
+	const struct probe *const *all;
+	size_t n, i;
+
+	all = probe_all(&n);
+	for (i = 0; i < n; i++) {
+		const struct probe *p = all[i];
+		const struct probe_param *pp;
+
+		printf("### `%s`\n\n%s\n\nObserves: %s\n\n", p->name, p->summary, p->value_doc);
+		printf("| parameter | type | required | default | meaning |\n");
+		printf("|---|---|---|---|---|\n");
+		for (pp = p->params; pp->key != NULL; pp++) {
+			printf("| `%s` | %s | %s | %s%s%s | %s", pp->key, param_type_name(pp->type),
+			       pp->required ? "yes" : "no", pp->def ? "`" : "", pp->def ? pp->def : "",
+			       pp->def ? "`" : "", pp->help);
+			if (pp->choices != NULL) {
+				const char *const *c;
+				printf(" One of:");
+				for (c = pp->choices; *c != NULL; c++)
+					printf(" `%s`%s", *c, c[1] ? "," : ".");
+			}
+			printf(" |\n");
+		}
+		printf("\n");
+	}
+	return fflush(stdout) == 0 ? 0 : EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("posture-agent %s\n", POSTURE_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "probes") == 0 && argc == 2)
+		return cmd_probes();
+	if (strcmp(argv[1], "scan") == 0)
+		return cmd_scan(argc - 1, argv + 1);
+	fprintf(stderr, "posture-agent: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}
