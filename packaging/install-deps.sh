@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Install what posture needs to build (and, with --test, to run its tests)
+# from the distribution's packages: apt-get on Debian/Ubuntu, dnf on the RHEL
+# family.  Safe to run again; it only installs what is missing.
+set -euo pipefail
+
+want_test=0
+for arg in "$@"; do
+	case "$arg" in
+	--test) want_test=1 ;;
+	-h | --help)
+		echo "usage: $0 [--test]   (--test adds the test tools: cmocka, jq, protoc, valgrind, clang)"
+		exit 0
+		;;
+	*)
+		echo "install-deps.sh: unknown option '$arg' (try --help)" >&2
+		exit 2
+		;;
+	esac
+done
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if command -v apt-get >/dev/null 2>&1; then
+	pkgs=(build-essential cmake pkg-config libjansson-dev libprotobuf-c-dev
+		protobuf-c-compiler libssl-dev)
+	if [ "$want_test" -eq 1 ]; then
+		pkgs+=(libcmocka-dev jq protobuf-compiler valgrind clang libclang-rt-14-dev)
+	fi
+	missing=()
+	for p in "${pkgs[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	if [ "${#missing[@]}" -gt 0 ]; then
+		echo "install-deps.sh: installing ${missing[*]}"
+		as_root apt-get update -qq
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	fi
+elif command -v dnf >/dev/null 2>&1; then
+	pkgs=(gcc make cmake pkgconf-pkg-config jansson-devel protobuf-c-devel
+		protobuf-c-compiler openssl-devel)
+	if [ "$want_test" -eq 1 ]; then
+		pkgs+=(libcmocka-devel jq protobuf-compiler valgrind clang compiler-rt)
+	fi
+	as_root dnf install -y "${pkgs[@]}"
+else
+	echo "install-deps.sh: neither apt-get nor dnf found; install the packages listed in this script by hand" >&2
+	exit 2
+fi
