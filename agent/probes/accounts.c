@@ -47,7 +47,7 @@ static const struct probe_param params[] = {
 	 "empty_password (accounts whose password field is empty in /etc/shadow, or in /etc/passwd when it is not 'x'), "
 	 "shadowless (accounts whose /etc/passwd password field is 'x' but that have no /etc/shadow entry), "
 	 "duplicate_uid, duplicate_gid, duplicate_user_name, duplicate_group_name (one per value used by more than one entry of /etc/passwd or /etc/group), "
-	 "system_interactive_shell (accounts with 0 < uid < uid_min whose shell is not one of nologin_shells), "
+	 "system_interactive_shell (accounts with 0 < uid < uid_min whose shell (an empty field is /bin/sh to login) is not one of nologin_shells), "
 	 "group_members (members of `group` from /etc/group, /etc/gshadow and primary groups in /etc/passwd), "
 	 "group_password (groups with a usable password hash in /etc/gshadow), "
 	 "malformed (lines of passwd, shadow, group or gshadow that cannot be parsed). "
@@ -498,15 +498,18 @@ static int sel_system_shell(const struct probe_ctx *ctx, const json_t *p,
 	for (i = 0; i < db->npw; i++) {
 		const struct pw_entry *pw = &db->pw[i];
 
-		if (pw->uid <= 0 || pw->uid >= uid_min || pw->shell[0] == '\0')
+		/* An empty shell field means /bin/sh to login(1): it is a login shell. */
+		const char *shell = pw->shell[0] != '\0' ? pw->shell : "/bin/sh";
+
+		if (pw->uid <= 0 || pw->uid >= uid_min)
 			continue;
-		if (shells != NULL && in_list(shells, pw->shell))
+		if (shells != NULL && in_list(shells, shell))
 			continue;
 		rc = add_str(out, pw->name, "shell", PASSWD_PATH, pw->line, pw->name);
 		if (rc == 0)
-			rc = probe_out_note(out, "shell %s; uid %lld is below %lld (%s)",
-					    pw->shell, (long long)pw->uid,
-					    (long long)uid_min, from);
+			rc = probe_out_note(out, "shell %s%s; uid %lld is below %lld (%s)",
+					    shell, pw->shell[0] != '\0' ? "" : " (empty field)",
+					    (long long)pw->uid, (long long)uid_min, from);
 		if (rc < 0)
 			return rc;
 	}

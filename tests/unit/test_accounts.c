@@ -267,10 +267,13 @@ static void test_system_interactive_shell(void **state)
 	(void)state;
 	/* UID_MIN 1000 from login.defs (the last of two settings). */
 	assert_int_equal(run("basic", "{\"select\":\"system_interactive_shell\"}", &out), 0);
-	assert_int_equal(out.n, 2);
+	assert_int_equal(out.n, 3);
 	expect_obs(&out, 0, "bin", "shell", "/etc/passwd:3", "bin",
 		   "shell /bin/sh; uid 2 is below 1000 (UID_MIN in /etc/login.defs)");
-	expect_obs(&out, 1, "svc", "shell", "/etc/passwd:7", "svc",
+	/* An empty shell field is /bin/sh to login(1), so it counts. */
+	expect_obs(&out, 1, "games", "shell", "/etc/passwd:6", "games",
+		   "shell /bin/sh (empty field); uid 5 is below 1000 (UID_MIN in /etc/login.defs)");
+	expect_obs(&out, 2, "svc", "shell", "/etc/passwd:7", "svc",
 		   "shell /bin/bash; uid 999 is below 1000 (UID_MIN in /etc/login.defs)");
 	probe_out_cleanup(&out);
 
