@@ -45,9 +45,10 @@ static void evidence_cleanup(struct evidence *ev)
 }
 
 /* Append an item, taking the heap strings given (NULL subject/observed/expected mean oom). */
-static void ev_take(struct evlist *l, char *subject, char *observed, char *expected, char *location)
+static void ev_take(struct evlist *l, char *subject, char *observed, char *expected, char *location,
+		    bool ok)
 {
-	struct evidence ev = {subject, observed, expected, location};
+	struct evidence ev = {subject, observed, expected, location, ok};
 
 	if (l->oom || subject == NULL || observed == NULL || expected == NULL) {
 		l->oom = true;
@@ -246,7 +247,7 @@ static bool satisfies(const struct rule *r, const struct value *v, const char **
 
 /* Evidence for one observation. */
 static void ev_observation(struct evlist *l, const struct rule *r, const struct observation *ob,
-			   const char *why)
+			   const char *why, bool ok)
 {
 	char *val = ob->v.kind == VALUE_ABSENT ? strdup("not set") : value_format(&ob->v);
 	char *exp = expected_text(r);
@@ -265,21 +266,21 @@ static void ev_observation(struct evlist *l, const struct rule *r, const struct 
 		strbuf_appendf(&obs, " [%s]", why);
 	strbuf_appends(&ex, exp ? exp : "?");
 	ev_take(l, xstrdup(ob->subject ? ob->subject : r->label), strbuf_take(&obs),
-		strbuf_take(&ex), xstrdup(ob->location));
+		strbuf_take(&ex), xstrdup(ob->location), ok);
 	free(val);
 	free(exp);
 }
 
 /* One item standing for the whole rule: "nothing found", a count, an error. */
-static void ev_rule(struct evlist *l, const struct rule *r, char *observed, char *expected)
+static void ev_rule(struct evlist *l, const struct rule *r, char *observed, char *expected, bool ok)
 {
-	ev_take(l, strdup(r->label), observed, expected, NULL);
+	ev_take(l, strdup(r->label), observed, expected, NULL, ok);
 }
 
-static void ev_more(struct evlist *l, const struct rule *r, size_t more)
+static void ev_more(struct evlist *l, const struct rule *r, size_t more, bool ok)
 {
 	if (more > 0)
-		ev_rule(l, r, xasprintf("... and %zu more", more), strdup("(as above)"));
+		ev_rule(l, r, xasprintf("... and %zu more", more), strdup("(as above)"), ok);
 }
 
 static enum check_status eval_rule(const struct rule *r, const struct probe_ctx *ctx,
@@ -296,7 +297,7 @@ static enum check_status eval_rule(const struct rule *r, const struct probe_ctx 
 	if (rc < 0) {
 		const char *msg = out.reason[0] ? out.reason : pst_strerror(rc);
 		strbuf_appendf(reason, "%s%s: %s", reason->len ? "; " : "", r->label, msg);
-		ev_rule(l, r, xasprintf("error: %s", msg), expected_text(r));
+		ev_rule(l, r, xasprintf("error: %s", msg), expected_text(r), false);
 		probe_out_cleanup(&out);
 		return CHECK_ERROR;
 	}
@@ -308,14 +309,14 @@ static enum check_status eval_rule(const struct rule *r, const struct probe_ctx 
 		ob.key = "count";
 		ob.v = value_int((int64_t)present);
 		st = satisfies(r, &ob.v, &why) ? CHECK_PASS : CHECK_FAIL;
-		ev_observation(l, r, &ob, why);
+		ev_observation(l, r, &ob, why, st == CHECK_PASS);
 		for (i = 0; i < out.n && shown < ENGINE_MAX_EVIDENCE_PER_RULE; i++) {
 			if (out.items[i].v.kind == VALUE_ABSENT)
 				continue;
-			ev_observation(l, r, &out.items[i], NULL);
+			ev_observation(l, r, &out.items[i], NULL, st == CHECK_PASS);
 			shown++;
 		}
-		ev_more(l, r, present - shown);
+		ev_more(l, r, present - shown, st == CHECK_PASS);
 		probe_out_cleanup(&out);
 		return st;
 	}
@@ -325,17 +326,17 @@ static enum check_status eval_rule(const struct rule *r, const struct probe_ctx 
 		if (present == 0) {
 			/* Absent observations may still say where the probe looked. */
 			for (i = 0; i < out.n && shown < ENGINE_MAX_EVIDENCE_PER_RULE; i++, shown++)
-				ev_observation(l, r, &out.items[i], NULL);
+				ev_observation(l, r, &out.items[i], NULL, st == CHECK_PASS);
 			if (out.n == 0)
-				ev_rule(l, r, strdup("none found"), expected_text(r));
+				ev_rule(l, r, strdup("none found"), expected_text(r), st == CHECK_PASS);
 		}
 		for (i = 0; i < out.n && shown < ENGINE_MAX_EVIDENCE_PER_RULE; i++) {
 			if (out.items[i].v.kind == VALUE_ABSENT)
 				continue;
-			ev_observation(l, r, &out.items[i], NULL);
+			ev_observation(l, r, &out.items[i], NULL, st == CHECK_PASS);
 			shown++;
 		}
-		ev_more(l, r, present > shown ? present - shown : 0);
+		ev_more(l, r, present > shown ? present - shown : 0, st == CHECK_PASS);
 		probe_out_cleanup(&out);
 		return st;
 	}
@@ -344,17 +345,17 @@ static enum check_status eval_rule(const struct rule *r, const struct probe_ctx 
 	for (i = 0; i < out.n; i++)
 		bad += !satisfies(r, &out.items[i].v, &why);
 	if (out.n == 0)
-		ev_rule(l, r, strdup("nothing to compare: the probe found no items"), expected_text(r));
+		ev_rule(l, r, strdup("nothing to compare: the probe found no items"), expected_text(r), true);
 	for (i = 0; i < out.n; i++) {
 		bool ok = satisfies(r, &out.items[i].v, &why);
 		if (bad > 0 && ok)
 			continue;
 		if (shown < ENGINE_MAX_EVIDENCE_PER_RULE) {
-			ev_observation(l, r, &out.items[i], why);
+			ev_observation(l, r, &out.items[i], why, ok);
 			shown++;
 		}
 	}
-	ev_more(l, r, (bad > 0 ? bad : out.n) - shown);
+	ev_more(l, r, (bad > 0 ? bad : out.n) - shown, bad == 0);
 	probe_out_cleanup(&out);
 	return bad > 0 ? CHECK_FAIL : CHECK_PASS;
 }
@@ -401,8 +402,14 @@ static void eval_check(const struct check *c, const struct probe_ctx *ctx,
 			return;
 		}
 	}
-	for (i = 0; i < c->nrules; i++)
+	for (i = 0; i < c->nrules; i++) {
+		size_t first = l->n, k;
 		n[eval_rule(&c->rules[i], ctx, l, &reason)]++;
+		/* Under "none" a rule that holds is the problem: its evidence is what is wrong. */
+		if (c->match == MATCH_NONE)
+			for (k = first; k < l->n; k++)
+				l->items[k].ok = !l->items[k].ok;
+	}
 	res->status = combine(c->match, n[CHECK_PASS], n[CHECK_FAIL], n[CHECK_ERROR]);
 	res->reason = res->status == CHECK_ERROR ? strbuf_take(&reason) : NULL;
 	strbuf_cleanup(&reason);

@@ -33,6 +33,7 @@ enum check_status {
 
 struct evidence {
 	char *subject, *observed, *expected, *location; /* location may be NULL */
+	bool ok; /* this item agrees with what its rule expects */
 };
 
 struct check_result {

@@ -273,6 +273,9 @@ int report_table(const struct scan *s, FILE *out, bool colour)
 			fprintf(out, "         %sreason:%s %s\n", col(colour, C_DIM), col(colour, C_RESET), r->reason);
 		for (j = 0; j < r->nev; j++) {
 			const struct evidence *e = &r->ev[j];
+			/* Under a failure, show what is wrong, not the rules that held. */
+			if (r->status == CHECK_FAIL && e->ok)
+				continue;
 			fprintf(out, "         %s: found %s; expected %s\n",
 				e->location ? e->location : e->subject, e->observed, e->expected);
 		}
