@@ -330,6 +330,8 @@ static int next_logical(struct stack *st, struct line_iter *it,
 		}
 		while (n > 0 && is_ws(s[n - 1]))
 			n--;
+		if (n == 0)
+			continue; /* only white space that the first trim does not know */
 		if (s[n - 1] == '\\') {
 			rc = strbuf_append(sb, s, n - 1);
 			if (rc == 0)
