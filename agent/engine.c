@@ -245,9 +245,12 @@ static bool satisfies(const struct rule *r, const struct value *v, const char **
 	return false;
 }
 
-/* Evidence for one observation. */
-static void ev_observation(struct evlist *l, const struct rule *r, const struct observation *ob,
-			   const char *why, bool ok)
+/*
+ * Evidence for one observation.  A member of a counted set is not compared
+ * itself (counted is true): its expected text says what it counts toward.
+ */
+static void ev_item(struct evlist *l, const struct rule *r, const struct observation *ob,
+		    const char *why, bool ok, bool counted)
 {
 	char *val = ob->v.kind == VALUE_ABSENT ? strdup("not set") : value_format(&ob->v);
 	char *exp = expected_text(r);
@@ -255,10 +258,12 @@ static void ev_observation(struct evlist *l, const struct rule *r, const struct 
 
 	strbuf_init(&obs, 8192);
 	strbuf_init(&ex, 8192);
-	if (ob->key != NULL) {
+	if (ob->key != NULL)
 		strbuf_appendf(&obs, "%s ", ob->key);
+	if (counted)
+		strbuf_appends(&ex, "counted toward count ");
+	else if (ob->key != NULL)
 		strbuf_appendf(&ex, "%s ", ob->key);
-	}
 	strbuf_appends(&obs, val ? val : "?");
 	if (ob->note != NULL && !(ob->v.kind == VALUE_ABSENT && strcmp(ob->note, "not set") == 0))
 		strbuf_appendf(&obs, " (%s)", ob->note);
@@ -269,6 +274,12 @@ static void ev_observation(struct evlist *l, const struct rule *r, const struct 
 		strbuf_take(&ex), xstrdup(ob->location), ok);
 	free(val);
 	free(exp);
+}
+
+static void ev_observation(struct evlist *l, const struct rule *r, const struct observation *ob,
+			   const char *why, bool ok)
+{
+	ev_item(l, r, ob, why, ok, false);
 }
 
 /* One item standing for the whole rule: "nothing found", a count, an error. */
@@ -313,7 +324,7 @@ static enum check_status eval_rule(const struct rule *r, const struct probe_ctx 
 		for (i = 0; i < out.n && shown < ENGINE_MAX_EVIDENCE_PER_RULE; i++) {
 			if (out.items[i].v.kind == VALUE_ABSENT)
 				continue;
-			ev_observation(l, r, &out.items[i], NULL, st == CHECK_PASS);
+			ev_item(l, r, &out.items[i], NULL, st == CHECK_PASS, true);
 			shown++;
 		}
 		ev_more(l, r, present - shown, st == CHECK_PASS);

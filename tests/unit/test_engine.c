@@ -208,6 +208,7 @@ static void comparisons_and_evidence(void **state)
 	/* The matched lines follow the count as evidence. */
 	assert_int_equal(r->nev, 4);
 	assert_string_equal(r->ev[1].location, "/etc/app.conf:2");
+	assert_string_equal(r->ev[1].expected, "counted toward count <= 2");
 }
 
 static void outputs(void **state)
