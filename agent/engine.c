@@ -439,8 +439,27 @@ static bool policy_applies(const struct policy *p, const struct hostinfo *h)
 	return false;
 }
 
+static int scan_all(struct scan *s, struct policy *const *policies, size_t npolicies,
+		    const struct probe_ctx *ctx, const struct hostinfo *host);
+
 int engine_scan(struct scan *s, struct policy *const *policies, size_t npolicies,
 		const struct probe_ctx *ctx, const struct hostinfo *host)
+{
+	struct probe_ctx local = *ctx;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	/* Rules of one scan share expensive observations (a tree walk) through the cache. */
+	if (local.cache == NULL && (local.cache = probe_cache_new()) == NULL)
+		return PST_E_NOMEM;
+	rc = scan_all(s, policies, npolicies, &local, host);
+	if (ctx->cache == NULL)
+		probe_cache_free(local.cache);
+	return rc;
+}
+
+static int scan_all(struct scan *s, struct policy *const *policies, size_t npolicies,
+		    const struct probe_ctx *ctx, const struct hostinfo *host)
 {
 	size_t i, j, total = 0, k = 0;
 

@@ -34,6 +34,67 @@ const json_t *probe_param_list(const json_t *params, const char *key)
 	return json_is_array(v) ? v : NULL;
 }
 
+struct cache_entry {
+	char *key;
+	void *data;
+	void (*destroy)(void *);
+};
+
+/* A scan holds a handful of shared results: a list is the right size. */
+struct probe_cache {
+	struct cache_entry *e;
+	size_t n;
+};
+
+struct probe_cache *probe_cache_new(void)
+{
+	return calloc(1, sizeof(struct probe_cache));
+}
+
+void probe_cache_free(struct probe_cache *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n; i++) {
+		free(c->e[i].key);
+		c->e[i].destroy(c->e[i].data);
+	}
+	free(c->e);
+	free(c);
+}
+
+void *probe_cache_get(struct probe_cache *c, const char *key)
+{
+	size_t i;
+
+	for (i = 0; c != NULL && i < c->n; i++)
+		if (strcmp(c->e[i].key, key) == 0)
+			return c->e[i].data;
+	return NULL;
+}
+
+int probe_cache_put(struct probe_cache *c, const char *key, void *data,
+		    void (*destroy)(void *))
+{
+	struct cache_entry *ne;
+	char *k = strdup(key);
+
+	ne = k ? realloc(c->e, (c->n + 1) * sizeof(*ne)) : NULL;
+	if (ne == NULL) {
+		free(k);
+		destroy(data);
+		return PST_E_NOMEM;
+	}
+	c->e = ne;
+	c->e[c->n].key = k;
+	c->e[c->n].data = data;
+	c->e[c->n].destroy = destroy;
+	c->n++;
+	return 0;
+}
+
 void probe_out_init(struct probe_out *o)
 {
 	memset(o, 0, sizeof(*o));

@@ -70,8 +70,16 @@ struct probe_out {
 	char reason[512]; /* why the probe failed, when run returns < 0 */
 };
 
+/*
+ * Results that several rules of one scan share, such as one walk of a tree
+ * that serves every fsscan selection.  Lives for one scan: the engine makes
+ * one when the caller gives none.
+ */
+struct probe_cache;
+
 struct probe_ctx {
 	const struct rootfs *root;
+	struct probe_cache *cache; /* may be NULL: nothing is shared */
 	/* Local agent configuration may enable the command probe; unused for now. */
 	bool allow_commands;
 };
@@ -108,6 +116,20 @@ long long probe_param_int(const json_t *params, const char *key, long long dflt)
 bool probe_param_bool(const json_t *params, const char *key, bool dflt);
 /* Array parameter (of strings) or NULL when absent. Borrowed. */
 const json_t *probe_param_list(const json_t *params, const char *key);
+
+/* --- the per-scan cache --- */
+
+struct probe_cache *probe_cache_new(void);
+/* Frees every entry with its destructor; NULL is fine. */
+void probe_cache_free(struct probe_cache *c);
+/* The data stored under key, or NULL. Borrowed. */
+void *probe_cache_get(struct probe_cache *c, const char *key);
+/*
+ * Store data under key (copied); the cache owns data from now on, also on
+ * failure, and releases it with destroy.  PST_E_NOMEM.
+ */
+int probe_cache_put(struct probe_cache *c, const char *key, void *data,
+		    void (*destroy)(void *));
 
 /* --- observations --- */
 

@@ -101,24 +101,40 @@ static int validate(const json_t *p, struct pst_err *e)
 	return 0;
 }
 
+/* An entry that some selection reports, with what its note needs. */
 struct hit {
 	char *path;
-	char *note;
+	unsigned bits;   /* 1 << enum fsscan_select */
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	bool no_user, no_group;
+};
+
+/*
+ * One walk of a set of trees answers every selection, so that the five
+ * fsscan checks of a baseline cost one walk, not five: the result is kept
+ * in the scan's cache under the parameters that shape the walk.
+ */
+struct walk {
+	int rc;               /* 0, or why the walk failed: then no selection has an answer */
+	char reason[sizeof(((struct probe_out *)0)->reason)];
+	int db_rc;            /* accounts unreadable: only "unowned" has no answer */
+	char db_reason[sizeof(((struct pst_err *)0)->msg)];
+	struct hit *hits;     /* sorted by path, no duplicates */
+	size_t nhits, cap;
 };
 
 struct fsscan {
 	const struct probe_ctx *ctx;
-	enum fsscan_select sel;
-	const char *sel_name;
+	struct walk *w;
 	const json_t *exclude;
 	bool one_fs;
 	long long max_entries, max_depth, visited;
 	const char *start; /* the start path being walked, for messages */
 	dev_t dev;         /* its device */
 	struct accountsdb db;
-	bool db_loaded;
-	struct hit *hits;
-	size_t nhits, cap;
+	bool db_ok;
 	char path[PATH_MAX]; /* the entry being examined */
 };
 
@@ -137,80 +153,63 @@ static bool excluded(const struct fsscan *fs, const char *path)
 }
 
 static int add_hit(struct fsscan *fs, struct probe_out *out, const char *path,
-		   const char *note)
+		   unsigned bits, const struct stat *st, bool no_user, bool no_group)
 {
+	struct walk *w = fs->w;
 	struct hit *h;
 
-	if (fs->nhits >= PROBE_MAX_OBSERVATIONS)
+	if (w->nhits >= PROBE_MAX_OBSERVATIONS)
 		return probe_out_fail(out, PST_E_LIMIT,
-				      "walking %s: more than %d entries selected as %s; narrow paths or add exclude patterns",
-				      fs->start, PROBE_MAX_OBSERVATIONS, fs->sel_name);
-	if (fs->nhits == fs->cap) {
-		size_t ncap = fs->cap ? 2 * fs->cap : 16;
+				      "walking %s: more than %d offending entries; narrow paths or add exclude patterns",
+				      fs->start, PROBE_MAX_OBSERVATIONS);
+	if (w->nhits == w->cap) {
+		size_t ncap = w->cap ? 2 * w->cap : 16;
 
-		h = realloc(fs->hits, ncap * sizeof(*h));
+		h = realloc(w->hits, ncap * sizeof(*h));
 		if (h == NULL)
 			return probe_out_fail(out, PST_E_NOMEM, "out of memory");
-		fs->hits = h;
-		fs->cap = ncap;
+		w->hits = h;
+		w->cap = ncap;
 	}
-	h = &fs->hits[fs->nhits];
+	h = &w->hits[w->nhits];
 	h->path = strdup(path);
-	h->note = strdup(note);
-	if (h->path == NULL || h->note == NULL) {
-		free(h->path);
-		free(h->note);
+	if (h->path == NULL)
 		return probe_out_fail(out, PST_E_NOMEM, "out of memory");
-	}
-	fs->nhits++;
+	h->bits = bits;
+	h->mode = st->st_mode;
+	h->uid = st->st_uid;
+	h->gid = st->st_gid;
+	h->no_user = no_user;
+	h->no_group = no_group;
+	w->nhits++;
 	return 0;
 }
 
-/* Examine one entry (lstat data, or stat data for a start path). */
+/* Examine one entry (lstat data, or stat data for a start path) for every selection. */
 static int check(struct fsscan *fs, struct probe_out *out, const char *path,
 		 const struct stat *st)
 {
 	mode_t m = st->st_mode;
-	char note[256];
-	size_t len;
-	bool hit = false;
+	unsigned bits = 0;
+	bool no_user = false, no_group = false;
 
-	switch (fs->sel) {
-	case SEL_WW_FILES:
-		hit = S_ISREG(m) && (m & S_IWOTH);
-		break;
-	case SEL_WW_DIRS:
-		hit = S_ISDIR(m) && (m & S_IWOTH) && !(m & S_ISVTX);
-		break;
-	case SEL_SUID:
-		hit = S_ISREG(m) && (m & S_ISUID);
-		break;
-	case SEL_SGID:
-		hit = S_ISREG(m) && (m & S_ISGID);
-		break;
-	case SEL_UNOWNED:
-		hit = accountsdb_user_by_uid(&fs->db, (int64_t)st->st_uid) == NULL ||
-		      accountsdb_group_by_gid(&fs->db, (int64_t)st->st_gid) == NULL;
-		break;
+	if (S_ISREG(m) && (m & S_IWOTH))
+		bits |= 1u << SEL_WW_FILES;
+	if (S_ISDIR(m) && (m & S_IWOTH) && !(m & S_ISVTX))
+		bits |= 1u << SEL_WW_DIRS;
+	if (S_ISREG(m) && (m & S_ISUID))
+		bits |= 1u << SEL_SUID;
+	if (S_ISREG(m) && (m & S_ISGID))
+		bits |= 1u << SEL_SGID;
+	if (fs->db_ok) {
+		no_user = accountsdb_user_by_uid(&fs->db, (int64_t)st->st_uid) == NULL;
+		no_group = accountsdb_group_by_gid(&fs->db, (int64_t)st->st_gid) == NULL;
+		if (no_user || no_group)
+			bits |= 1u << SEL_UNOWNED;
 	}
-	if (!hit)
+	if (bits == 0)
 		return 0;
-	snprintf(note, sizeof(note), "mode %04o, uid %lu, gid %lu",
-		 (unsigned)(m & 07777), (unsigned long)st->st_uid,
-		 (unsigned long)st->st_gid);
-	if (fs->sel == SEL_UNOWNED) {
-		len = strlen(note);
-		if (accountsdb_user_by_uid(&fs->db, (int64_t)st->st_uid) == NULL)
-			len += (size_t)snprintf(note + len, sizeof(note) - len,
-						"; uid %lu has no entry in /etc/passwd",
-						(unsigned long)st->st_uid);
-		if (len < sizeof(note) &&
-		    accountsdb_group_by_gid(&fs->db, (int64_t)st->st_gid) == NULL)
-			snprintf(note + len, sizeof(note) - len,
-				 "; gid %lu has no entry in /etc/group",
-				 (unsigned long)st->st_gid);
-	}
-	return add_hit(fs, out, path, note);
+	return add_hit(fs, out, path, bits, st, no_user, no_group);
 }
 
 static int count_entry(struct fsscan *fs, struct probe_out *out)
@@ -373,83 +372,168 @@ static int cmp_hit(const void *a, const void *b)
 	return strcmp(((const struct hit *)a)->path, ((const struct hit *)b)->path);
 }
 
-static int run(const struct probe_ctx *ctx, const json_t *p,
-	       struct probe_out *out)
+static void walk_free(void *p)
 {
-	struct fsscan *fs;
-	struct pst_err e = {0};
-	const json_t *paths = probe_param_list(p, "paths");
-	const json_t *v;
-	const char *sel = probe_param_str(p, "select");
+	struct walk *w = p;
 	size_t i;
-	int rc = 0;
 
-	if (paths == NULL || sel == NULL)
-		return probe_out_fail(out, PST_E_INVAL, "fsscan needs paths and select");
-	fs = calloc(1, sizeof(*fs));
-	if (fs == NULL)
-		return probe_out_fail(out, PST_E_NOMEM, "out of memory");
-	fs->ctx = ctx;
-	fs->sel_name = sel;
-	for (i = 0; selects[i] != NULL; i++)
-		if (strcmp(selects[i], sel) == 0)
-			fs->sel = (enum fsscan_select)i;
-	if (selects[fs->sel] == NULL || strcmp(selects[fs->sel], sel) != 0) {
-		rc = probe_out_fail(out, PST_E_INVAL, "unknown select \"%s\"", sel);
-		goto out;
+	if (w == NULL)
+		return;
+	for (i = 0; i < w->nhits; i++)
+		free(w->hits[i].path);
+	free(w->hits);
+	free(w);
+}
+
+/* Walk the trees of p; NULL only when memory runs out. Failures are kept in the result. */
+static struct walk *walk_new(const struct probe_ctx *ctx, const json_t *p)
+{
+	struct fsscan *fs = calloc(1, sizeof(*fs));
+	struct walk *w = calloc(1, sizeof(*w));
+	struct probe_out scratch;
+	struct pst_err e = {0};
+	const json_t *v;
+	size_t i, j;
+
+	if (fs == NULL || w == NULL) {
+		free(fs);
+		free(w);
+		return NULL;
 	}
+	probe_out_init(&scratch);
+	fs->ctx = ctx;
+	fs->w = w;
 	fs->exclude = probe_param_list(p, "exclude");
 	fs->one_fs = probe_param_bool(p, "one_filesystem", true);
 	fs->max_entries = probe_param_int(p, "max_entries", 200000);
 	fs->max_depth = probe_param_int(p, "max_depth", 64);
-	if (fs->sel == SEL_UNOWNED) {
-		fs->db_loaded = true;
-		rc = accountsdb_load(&fs->db, ctx->root,
-				     ACCOUNTSDB_PASSWD | ACCOUNTSDB_GROUP, &e);
-		if (rc < 0) {
-			rc = probe_out_fail(out, rc, "cannot tell unowned files: %s",
-					    e.msg);
-			goto out;
-		}
-	}
-	json_array_foreach(paths, i, v) {
+	w->db_rc = accountsdb_load(&fs->db, ctx->root, ACCOUNTSDB_PASSWD | ACCOUNTSDB_GROUP, &e);
+	fs->db_ok = w->db_rc == 0;
+	if (!fs->db_ok)
+		snprintf(w->db_reason, sizeof(w->db_reason), "%s", e.msg);
+	json_array_foreach(probe_param_list(p, "paths"), i, v) {
 		const char *s = json_string_value(v);
 
 		if (s == NULL)
 			continue;
-		rc = walk_start(fs, out, s);
-		if (rc < 0)
-			goto out;
+		w->rc = walk_start(fs, &scratch, s);
+		if (w->rc < 0) {
+			snprintf(w->reason, sizeof(w->reason), "%s", scratch.reason);
+			break;
+		}
 	}
-	if (fs->nhits > 1)
-		qsort(fs->hits, fs->nhits, sizeof(*fs->hits), cmp_hit);
-	for (i = 0; i < fs->nhits; i++) {
+	if (w->nhits > 1)
+		qsort(w->hits, w->nhits, sizeof(*w->hits), cmp_hit);
+	/* Overlapping start paths find an entry twice. */
+	for (i = 0, j = 0; i < w->nhits; i++) {
+		if (j > 0 && strcmp(w->hits[i].path, w->hits[j - 1].path) == 0) {
+			free(w->hits[i].path);
+			continue;
+		}
+		w->hits[j++] = w->hits[i];
+	}
+	w->nhits = j;
+	accountsdb_cleanup(&fs->db);
+	free(fs);
+	return w;
+}
+
+static int hit_note(struct probe_out *out, const struct hit *h, bool unowned)
+{
+	char ids[128] = "";
+
+	if (unowned && h->no_user)
+		snprintf(ids, sizeof(ids), "; uid %lu has no entry in /etc/passwd", (unsigned long)h->uid);
+	if (unowned && h->no_group)
+		snprintf(ids + strlen(ids), sizeof(ids) - strlen(ids),
+			 "; gid %lu has no entry in /etc/group", (unsigned long)h->gid);
+	return probe_out_note(out, "mode %04o, uid %lu, gid %lu%s", (unsigned)(h->mode & 07777),
+			      (unsigned long)h->uid, (unsigned long)h->gid, ids);
+}
+
+/* The parameters that shape a walk (all but select), as a cache key. */
+static char *walk_key(const json_t *p)
+{
+	json_t *copy = json_deep_copy(p);
+	char *dump, *key = NULL;
+
+	if (copy == NULL)
+		return NULL;
+	json_object_del(copy, "select");
+	dump = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+	if (dump != NULL && asprintf(&key, "fsscan %s", dump) < 0)
+		key = NULL;
+	free(dump);
+	json_decref(copy);
+	return key;
+}
+
+static int run(const struct probe_ctx *ctx, const json_t *p,
+	       struct probe_out *out)
+{
+	const char *sel = probe_param_str(p, "select");
+	struct walk *w, *own = NULL;
+	enum fsscan_select which = SEL_WW_FILES;
+	char *key = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (probe_param_list(p, "paths") == NULL || sel == NULL)
+		return probe_out_fail(out, PST_E_INVAL, "fsscan needs paths and select");
+	for (i = 0; selects[i] != NULL && strcmp(selects[i], sel) != 0; i++)
+		;
+	if (selects[i] == NULL)
+		return probe_out_fail(out, PST_E_INVAL, "unknown select \"%s\"", sel);
+	which = (enum fsscan_select)i;
+
+	key = walk_key(p);
+	if (key == NULL)
+		return probe_out_fail(out, PST_E_NOMEM, "out of memory");
+	w = probe_cache_get(ctx->cache, key);
+	if (w == NULL) {
+		w = walk_new(ctx, p);
+		if (w == NULL) {
+			rc = probe_out_fail(out, PST_E_NOMEM, "out of memory");
+			goto out;
+		}
+		if (ctx->cache != NULL) {
+			rc = probe_cache_put(ctx->cache, key, w, walk_free);
+			if (rc < 0) {
+				rc = probe_out_fail(out, rc, "out of memory");
+				goto out;
+			}
+		} else {
+			own = w;
+		}
+	}
+	if (w->rc < 0) {
+		rc = probe_out_fail(out, w->rc, "%s", w->reason);
+		goto out;
+	}
+	if (which == SEL_UNOWNED && w->db_rc < 0) {
+		rc = probe_out_fail(out, w->db_rc, "cannot tell unowned files: %s", w->db_reason);
+		goto out;
+	}
+	for (i = 0; i < w->nhits; i++) {
+		const struct hit *h = &w->hits[i];
 		struct value val;
 
-		/* Overlapping start paths find an entry twice. */
-		if (i > 0 && strcmp(fs->hits[i].path, fs->hits[i - 1].path) == 0)
+		if (!(h->bits & (1u << which)))
 			continue;
-		val = value_str(fs->hits[i].path);
+		val = value_str(h->path);
 		if (val.kind == VALUE_ABSENT) {
 			rc = probe_out_fail(out, PST_E_NOMEM, "out of memory");
 			goto out;
 		}
-		rc = probe_out_add(out, fs->hits[i].path, sel, fs->hits[i].path, 0,
-				   val);
+		rc = probe_out_add(out, h->path, sel, h->path, 0, val);
 		if (rc == 0)
-			rc = probe_out_note(out, "%s", fs->hits[i].note);
+			rc = hit_note(out, h, which == SEL_UNOWNED);
 		if (rc < 0)
 			goto out;
 	}
 out:
-	for (i = 0; i < fs->nhits; i++) {
-		free(fs->hits[i].path);
-		free(fs->hits[i].note);
-	}
-	free(fs->hits);
-	if (fs->db_loaded)
-		accountsdb_cleanup(&fs->db);
-	free(fs);
+	walk_free(own);
+	free(key);
 	return rc;
 }
 

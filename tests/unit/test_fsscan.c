@@ -229,6 +229,56 @@ static void test_world_writable_files(void **state)
 	probe_out_cleanup(&out);
 }
 
+/*
+ * With a scan's cache, rules that differ only in select share one walk: a
+ * file made after the first rule ran is not seen by the second, which
+ * proves the second did not walk again; a different exclude walks anew.
+ */
+static void test_one_walk_serves_every_select(void **state)
+{
+	struct ctx *c = *state;
+	struct rootfs r;
+	struct probe_ctx pctx = {0};
+	struct probe_out out;
+	json_t *ww = params_with_defaults("{\"paths\":[\"/\"],\"select\":\"world_writable_files\"}");
+	json_t *suid = params_with_defaults("{\"paths\":[\"/\"],\"select\":\"suid\"}");
+	json_t *other = params_with_defaults("{\"paths\":[\"/\"],\"select\":\"world_writable_files\","
+					     "\"exclude\":[\"/nothing\"]}");
+
+	assert_int_equal(rootfs_open(&r, c->tmp, NULL), 0);
+	pctx.root = &r;
+	pctx.cache = probe_cache_new();
+	assert_non_null(pctx.cache);
+
+	probe_out_init(&out);
+	assert_int_equal(probe_fsscan.run(&pctx, ww, &out), 0);
+	assert_int_equal(out.n, 2);
+	probe_out_cleanup(&out);
+
+	assert_int_equal(file_mode(c, "late-ww.txt", 0666), 0);
+	probe_out_init(&out);
+	assert_int_equal(probe_fsscan.run(&pctx, ww, &out), 0);
+	assert_int_equal(out.n, 2);
+	probe_out_cleanup(&out);
+	probe_out_init(&out);
+	assert_int_equal(probe_fsscan.run(&pctx, suid, &out), 0);
+	assert_int_equal(out.n, 2);
+	assert_string_equal(out.items[0].subject, "/usr/bin/both");
+	probe_out_cleanup(&out);
+
+	probe_out_init(&out);
+	assert_int_equal(probe_fsscan.run(&pctx, other, &out), 0);
+	assert_int_equal(out.n, 3);
+	assert_string_equal(out.items[1].subject, "/late-ww.txt");
+	probe_out_cleanup(&out);
+
+	probe_cache_free(pctx.cache);
+	rootfs_close(&r);
+	json_decref(ww);
+	json_decref(suid);
+	json_decref(other);
+}
+
 static void test_world_writable_dirs(void **state)
 {
 	struct ctx *c = *state;
@@ -361,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test_setup_teardown(test_world_writable_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_world_writable_dirs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_walk_serves_every_select, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_suid_sgid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unowned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
