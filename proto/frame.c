@@ -10,6 +10,7 @@
 #include "frame.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -91,6 +92,51 @@ int frame_peek_header(const uint8_t *buf, size_t len, size_t max,
 	return 0;
 }
 
+/*
+ * protobuf-c accepts a tag whose field number is 0 when it comes as a
+ * non-minimal varint (0x80 0x00), keeps it as an unknown field, and then
+ * packs it into bytes it refuses itself.  Field number 0 is invalid in
+ * protobuf, so a message holding one, at any depth, is malformed.  The
+ * walk follows only the active member of a oneof (the others share its
+ * storage) and is bounded in depth like protobuf-c's own recursion.
+ */
+static bool has_field_zero(const ProtobufCMessage *m, unsigned depth)
+{
+	const ProtobufCMessageDescriptor *d;
+	unsigned i;
+	size_t j;
+
+	if (m == NULL)
+		return false;
+	if (depth > 64)
+		return true;
+	for (i = 0; i < m->n_unknown_fields; i++)
+		if (m->unknown_fields[i].tag == 0)
+			return true;
+	d = m->descriptor;
+	for (i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)m;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)(base + f->offset);
+
+			for (j = 0; j < n; j++)
+				if (has_field_zero(arr[j], depth + 1))
+					return true;
+		} else if (has_field_zero(*(ProtobufCMessage *const *)(base + f->offset), depth + 1)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 int frame_decode(const uint8_t *buf, size_t len, size_t max,
 		 Posture__V1__Envelope **env, size_t *consumed)
 {
@@ -113,7 +159,8 @@ int frame_decode(const uint8_t *buf, size_t len, size_t max,
 	if (e == NULL)
 		return PST_E_PROTO;
 	/* Only unknown fields, or nothing the receiver could dispatch on. */
-	if (e->body_case == POSTURE__V1__ENVELOPE__BODY__NOT_SET) {
+	if (e->body_case == POSTURE__V1__ENVELOPE__BODY__NOT_SET ||
+	    has_field_zero(&e->base, 0)) {
 		posture__v1__envelope__free_unpacked(e, NULL);
 		return PST_E_PROTO;
 	}

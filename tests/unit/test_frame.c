@@ -457,6 +457,11 @@ static const struct {
 	{ "hello as fixed64", 9, { 0x09, 1, 2, 3, 4, 5, 6, 7, 8 } },
 	{ "tag cut short", 1, { 0x80 } },
 	{ "string length past the end", 5, { 0x0a, 0x03, 0x0a, 0x09, 0x41 } },
+	/* Field number 0 as a non-minimal varint: protobuf-c keeps it as an unknown field. */
+	{ "field number 0, long form, beside a body", 5, { 0x12, 0x00, 0x80, 0x00, 0x00 } },
+	{ "field number 0, long form, inside hello", 6, { 0x0a, 0x04, 0x80, 0x00, 0x00, 0x00 } },
+	{ "field number 0, long form, inside hello's facts", 8,
+	  { 0x0a, 0x06, 0x1a, 0x04, 0x80, 0x00, 0x00, 0x00 } },
 };
 
 static void test_garbage_payload(void **state)
