@@ -12,11 +12,20 @@ jobs=$(nproc)
 fuzz_seconds=${FUZZ_SECONDS:-20}
 
 step() { printf '\n== %s\n' "$*"; }
+passed=0
+# Run a ctest preset and add its test count to the total (ctest exits non-zero on any failure).
+run_ctest() {
+	local log
+	log=$(mktemp)
+	ctest --preset "$1" -j"$jobs" | tee "$log"
+	passed=$((passed + $(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$log")))
+	rm -f "$log"
+}
 
 step "build and test: ci preset (-Werror)"
 cmake --preset ci >/dev/null
 cmake --build --preset ci -j"$jobs"
-ctest --preset ci -j"$jobs"
+run_ctest ci
 
 step "unit tests under valgrind"
 vg_fail=0
@@ -29,6 +38,7 @@ for t in build/ci/test_*; do
 		vg_fail=1
 	else
 		echo "valgrind: $(basename "$t") clean"
+		passed=$((passed + 1))
 	fi
 done
 [ "$vg_fail" -eq 0 ]
@@ -36,7 +46,7 @@ done
 step "build and test: asan preset (ASan + UBSan)"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j"$jobs"
-ctest --preset asan -j"$jobs"
+run_ctest asan
 
 step "fuzz targets, ${fuzz_seconds}s each"
 cmake --preset fuzz >/dev/null
@@ -49,7 +59,9 @@ for f in build/fuzz/fuzz_*; do
 	"$f" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$work" 2>build/fuzz/"$name".log ||
 		{ tail -n 40 build/fuzz/"$name".log >&2; echo "fuzz: $name found a crash" >&2; exit 1; }
 	echo "fuzz: $name ran ${fuzz_seconds}s: $(grep -o 'Done [0-9]* runs' build/fuzz/"$name".log | tail -n 1)"
+	passed=$((passed + 1))
 	rm -rf "$work"
 done
 
 step "all tests passed"
+echo "$passed passed, 0 failed"
