@@ -13,6 +13,7 @@
  * global values, and files included inside the block are inside it too.
  * "Match all" returns to the global context, as in sshd.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,13 +317,84 @@ out:
 	return rc;
 }
 
+/*
+ * Keywords that sshd reads as a time (convtime() in OpenSSH's misc.c): a
+ * sequence of numbers each with an optional unit s, m, h, d or w, so that
+ * "2m" is 120 seconds.  Their values are observed as seconds, so that a
+ * rule "le 60" compares what sshd will do, not the text.
+ */
+static const char *const time_keywords[] = {
+	"LoginGraceTime", "ClientAliveInterval", "UnusedConnectionTimeout", NULL,
+};
+
+static bool is_time_keyword(const char *key)
+{
+	size_t i;
+
+	for (i = 0; time_keywords[i] != NULL; i++)
+		if (strcasecmp(time_keywords[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* sshd's convtime: true with *secs, or false when s is not a time. */
+static bool parse_sshd_time(const char *s, int64_t *secs, bool *has_unit)
+{
+	int64_t total = 0;
+
+	*has_unit = false;
+	if (*s == '\0')
+		return false;
+	while (*s != '\0') {
+		int64_t n = 0, mult = 1;
+
+		if (*s < '0' || *s > '9')
+			return false;
+		while (*s >= '0' && *s <= '9') {
+			if (n > (INT32_MAX - (*s - '0')) / 10)
+				return false;
+			n = n * 10 + (*s++ - '0');
+		}
+		switch (*s) {
+		case '\0': break;
+		case 's': case 'S': s++; *has_unit = true; break;
+		case 'm': case 'M': mult = 60; s++; *has_unit = true; break;
+		case 'h': case 'H': mult = 3600; s++; *has_unit = true; break;
+		case 'd': case 'D': mult = 86400; s++; *has_unit = true; break;
+		case 'w': case 'W': mult = 604800; s++; *has_unit = true; break;
+		default: return false;
+		}
+		if (n > (INT32_MAX - total) / mult)
+			return false;
+		total += n * mult;
+	}
+	*secs = total;
+	return true;
+}
+
+/* Observe a time keyword's text as seconds, saying so when it had units. */
+static int add_value(struct probe_out *out, const char *key, const char *file, unsigned line,
+		     char *text)
+{
+	int64_t secs;
+	bool unit;
+	int rc;
+
+	if (!is_time_keyword(key) || !parse_sshd_time(text, &secs, &unit))
+		return probe_out_add(out, file, key, file, line, value_take_str(text));
+	rc = probe_out_add(out, file, key, file, line, value_int(secs));
+	if (rc == 0 && unit)
+		rc = probe_out_note(out, "\"%s\" is %lld seconds", text, (long long)secs);
+	free(text);
+	return rc;
+}
+
 static int run(const struct probe_ctx *ctx, const json_t *p, struct probe_out *out)
 {
 	const char *key = probe_param_str(p, "key");
 	const char *dflt = probe_param_str(p, "default");
 	const char *path = probe_param_str(p, "path");
 	struct scan sc = {0};
-	struct value v;
 	int rc;
 
 	if (path == NULL)
@@ -343,18 +415,22 @@ static int run(const struct probe_ctx *ctx, const json_t *p, struct probe_out *o
 		goto out;
 
 	if (sc.value != NULL) {
-		v = value_take_str(sc.value);
+		rc = add_value(out, key, sc.file, sc.line, sc.value);
 		sc.value = NULL;
-		rc = probe_out_add(out, sc.file, key, sc.file, sc.line, v);
-		if (rc == 0 && sc.included_from != NULL)
-			rc = probe_out_note(out, "set in a file included from %s", sc.included_from);
+		if (rc == 0 && sc.included_from != NULL) {
+			const char *unit_note = out->items[out->n - 1].note;
+			rc = probe_out_note(out, "%s%sset in a file included from %s",
+					    unit_note ? unit_note : "", unit_note ? "; " : "",
+					    sc.included_from);
+		}
 	} else if (dflt != NULL) {
-		v = value_str(dflt);
-		if (v.kind != VALUE_STRING) {
+		char *d = strdup(dflt);
+
+		if (d == NULL) {
 			rc = oom(&sc);
 			goto out;
 		}
-		rc = probe_out_add(out, path, key, path, 0, v);
+		rc = add_value(out, key, path, 0, d);
 		if (rc == 0)
 			rc = probe_out_note(out, "not set; sshd default %s", dflt);
 	} else {
@@ -376,7 +452,10 @@ const struct probe probe_sshd_config = {
 		   "files read in place, Match blocks excluded.",
 	.value_doc = "One string: the keyword's arguments as written (quotes around a single "
 		     "argument removed), located at the file and line that set it; the given "
-		     "default when no line sets it; absent (\"not set\") otherwise.",
+		     "default when no line sets it; absent (\"not set\") otherwise. Keywords "
+		     "sshd reads as a time (LoginGraceTime, ClientAliveInterval, "
+		     "UnusedConnectionTimeout) are observed as integer seconds, as sshd "
+		     "reads them (\"2m\" is 120), with a note giving the text.",
 	.params = params,
 	.validate = validate,
 	.run = run,

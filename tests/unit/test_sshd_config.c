@@ -86,8 +86,11 @@ static void expect_one(const char *root, const char *params, const char *subject
 	if (value == NULL) {
 		assert_int_equal(ob->v.kind, VALUE_ABSENT);
 	} else {
-		assert_int_equal(ob->v.kind, VALUE_STRING);
-		assert_string_equal(ob->v.s, value);
+		/* Time keywords are observed as integer seconds; others as text. */
+		char *text = value_format(&ob->v);
+		assert_true(ob->v.kind == VALUE_STRING || ob->v.kind == VALUE_INT);
+		assert_string_equal(text, value);
+		free(text);
 	}
 	if (note == NULL)
 		assert_null(ob->note);
@@ -187,6 +190,26 @@ static void test_match_blocks(void **state)
 		   "no", NULL);
 }
 
+/* sshd reads LoginGraceTime and friends as times: "2m" is 120 seconds. */
+static void test_time_keywords(void **state)
+{
+	struct probe_out out;
+
+	(void)state;
+	expect_one("times", "{\"key\":\"LoginGraceTime\"}", MAIN, "LoginGraceTime", MAIN ":1",
+		   "120", "\"2m\" is 120 seconds");
+	expect_one("times", "{\"key\":\"clientaliveinterval\"}", MAIN, "clientaliveinterval",
+		   MAIN ":2", "5400", "\"1h30M\" is 5400 seconds");
+	/* Not a time sshd accepts: kept as text, so a numeric rule fails on it. */
+	assert_int_equal(run("times", "{\"key\":\"UnusedConnectionTimeout\"}", &out), 0);
+	assert_int_equal(out.items[0].v.kind, VALUE_STRING);
+	assert_string_equal(out.items[0].v.s, "5x");
+	probe_out_cleanup(&out);
+	/* A default is read the same way. */
+	expect_one("debian", "{\"key\":\"ClientAliveInterval\",\"default\":\"0\"}", MAIN,
+		   "ClientAliveInterval", MAIN, "0", "not set; sshd default 0");
+}
+
 static void test_other_path(void **state)
 {
 	(void)state;
@@ -217,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_include_before_main_wins),
 		cmocka_unit_test(test_case_and_syntax),
 		cmocka_unit_test(test_match_blocks),
+		cmocka_unit_test(test_time_keywords),
 		cmocka_unit_test(test_other_path),
 		cmocka_unit_test(test_failures),
 	};
