@@ -225,3 +225,43 @@ int probe_read_file(const struct probe_ctx *ctx, struct probe_out *o,
 		return probe_out_fail(o, rc, "cannot read %s: %s", path, pst_strerror(rc));
 	}
 }
+
+int probe_expand(const struct probe_ctx *ctx, struct probe_out *o, const char *pattern,
+		 char ***paths, size_t *n)
+{
+	int rc;
+
+	*paths = NULL;
+	*n = 0;
+	if (!rootfs_has_glob(pattern)) {
+		*paths = malloc(sizeof(**paths));
+		if (*paths == NULL || ((*paths)[0] = strdup(pattern)) == NULL) {
+			free(*paths);
+			*paths = NULL;
+			return probe_out_fail(o, PST_E_NOMEM, "out of memory");
+		}
+		*n = 1;
+		return 0;
+	}
+	rc = rootfs_glob(ctx->root, pattern, 0, paths, n);
+	if (rc == PST_E_LIMIT)
+		return probe_out_fail(o, rc, "pattern %s matches too many paths; narrow it", pattern);
+	if (rc < 0)
+		return probe_out_fail(o, rc, "cannot expand pattern %s: %s", pattern, pst_strerror(rc));
+	return 0;
+}
+
+int probe_read_config(const struct probe_ctx *ctx, struct probe_out *o, const char *path,
+		      const char *from, const char *missing_hint, char **data, size_t *len)
+{
+	char reason[sizeof(o->reason)];
+	int rc = probe_read_file(ctx, o, path, 0, data, len);
+
+	if (rc == PST_E_NOENT && from == NULL)
+		return probe_out_fail(o, rc, "cannot read %s: no such file (%s)", path, missing_hint);
+	if (rc < 0 && from != NULL) {
+		snprintf(reason, sizeof(reason), "%s", o->reason);
+		probe_out_fail(o, rc, "%s (included from %s)", reason, from);
+	}
+	return rc;
+}

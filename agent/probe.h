@@ -161,4 +161,22 @@ int probe_out_fail(struct probe_out *o, int code, const char *fmt, ...)
 int probe_read_file(const struct probe_ctx *ctx, struct probe_out *o,
 		    const char *path, size_t max, char **data, size_t *len);
 
+/*
+ * Expand a probe's path parameter: a plain path gives itself, a glob its
+ * matches (see rootfs_glob).  Failures fill out->reason ("pattern ...
+ * matches too many paths; narrow it").  Free with rootfs_glob_free.
+ */
+int probe_expand(const struct probe_ctx *ctx, struct probe_out *o, const char *pattern,
+		 char ***paths, size_t *n);
+
+/*
+ * Read a configuration file that may stand at the top of an include tree.
+ * When the top file (from NULL) does not exist, the reason ends with
+ * missing_hint, which should say how to skip such hosts ("is sudo
+ * installed? ..."); a failure in an included file names the directive that
+ * included it (from, "path:line").
+ */
+int probe_read_config(const struct probe_ctx *ctx, struct probe_out *o, const char *path,
+		      const char *from, const char *missing_hint, char **data, size_t *len);
+
 #endif

@@ -251,22 +251,9 @@ static int run(const struct probe_ctx *ctx, const json_t *p,
 	if (path == NULL || fr.attr == NULL)
 		return probe_out_fail(out, PST_E_INVAL,
 				      "the file probe needs path and attribute");
-	if (!rootfs_has_glob(path)) {
-		rc = observe(&fr, out, path);
+	rc = probe_expand(ctx, out, path, &paths, &n);
+	if (rc < 0)
 		goto out;
-	}
-	rc = rootfs_glob(ctx->root, path, 0, &paths, &n);
-	if (rc == PST_E_LIMIT) {
-		rc = probe_out_fail(out, rc,
-				    "pattern %s matches too many paths; narrow it",
-				    path);
-		goto out;
-	}
-	if (rc < 0) {
-		rc = probe_out_fail(out, rc, "cannot expand pattern %s: %s", path,
-				    pst_strerror(rc));
-		goto out;
-	}
 	if (n == 0) {
 		rc = add_missing(&fr, out, path, "no file matches");
 		goto out;

@@ -206,22 +206,9 @@ static int run(const struct probe_ctx *ctx, const json_t *p,
 	if (rc < 0)
 		return probe_out_fail(out, rc, "%s", e.msg);
 
-	if (!rootfs_has_glob(path)) {
-		rc = scan_file(&sc, out, path);
+	rc = probe_expand(ctx, out, path, &paths, &n);
+	if (rc < 0)
 		goto out;
-	}
-	rc = rootfs_glob(ctx->root, path, 0, &paths, &n);
-	if (rc == PST_E_LIMIT) {
-		rc = probe_out_fail(out, rc,
-				    "pattern %s matches too many paths; narrow it",
-				    path);
-		goto out;
-	}
-	if (rc < 0) {
-		rc = probe_out_fail(out, rc, "cannot expand pattern %s: %s", path,
-				    pst_strerror(rc));
-		goto out;
-	}
 	if (n == 0 && !sc.missing_ok) {
 		rc = probe_out_fail(out, PST_E_NOENT,
 				    "no file matches %s; set missing_ok to treat that as no lines",

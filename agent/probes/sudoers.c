@@ -594,19 +594,11 @@ static int parse_file(struct scan *sc, const char *path, int depth, const char *
 	int rc;
 
 	strbuf_init(&logical, SUDOERS_MAX_LINE);
-	rc = probe_read_file(sc->ctx, sc->out, path, 0, &data, &len);
-	if (rc == PST_E_NOENT && from == NULL)
-		return probe_out_fail(sc->out, rc, "cannot read %s: no such file (is sudo installed? "
-				      "use applicable_if to skip hosts without it)", path);
-	if (rc < 0) {
-		if (from != NULL) {
-			char reason[sizeof(sc->out->reason)];
-
-			snprintf(reason, sizeof(reason), "%s", sc->out->reason);
-			probe_out_fail(sc->out, rc, "%s (included from %s)", reason, from);
-		}
+	rc = probe_read_config(sc->ctx, sc->out, path, from,
+			       "is sudo installed? use applicable_if to skip hosts without it",
+			       &data, &len);
+	if (rc < 0)
 		return rc;
-	}
 	lines_init(&it, data, len);
 	while (lines_next(&it, &line, &n)) {
 		bool cont;
