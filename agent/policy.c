@@ -455,7 +455,6 @@ static int load_rule(struct loader *L, json_t *raw, struct rule *r)
 	const struct probe *pr;
 	const struct probe_param *pp;
 	json_t *obj = NULL, *v;
-	const char *key;
 	int op = 0, rc;
 	struct pst_err perr;
 
@@ -571,7 +570,6 @@ static int load_rule(struct loader *L, json_t *raw, struct rule *r)
 	r->label = rule_label(r);
 	if (r->label == NULL)
 		rc = pst_err_set(L->e, PST_E_NOMEM, "out of memory");
-	(void)key;
 out:
 	json_decref(obj);
 	return rc;
