@@ -115,7 +115,7 @@ static char *expected_text(const struct rule *r)
 	case OP_EXISTS:
 		return strdup("present");
 	case OP_ABSENT:
-		return strdup("none");
+		return strdup("nothing");
 	case OP_WITHIN_MASK:
 		return xasprintf("no permission bits beyond %04o", r->mask);
 	case OP_REGEX:
@@ -254,16 +254,24 @@ static void ev_item(struct evlist *l, const struct rule *r, const struct observa
 {
 	char *val = ob->v.kind == VALUE_ABSENT ? strdup("not set") : value_format(&ob->v);
 	char *exp = expected_text(r);
+	const char *key;
 	struct strbuf obs, ex;
+	bool member;
 
+	/*
+	 * "PermitRootLogin yes" reads better than "yes", but a member of a set
+	 * (an account, a path: the value is its own subject) needs no label.
+	 */
+	member = ob->subject != NULL && val != NULL && strcmp(ob->subject, val) == 0;
+	key = member ? NULL : ob->key;
 	strbuf_init(&obs, 8192);
 	strbuf_init(&ex, 8192);
-	if (ob->key != NULL)
-		strbuf_appendf(&obs, "%s ", ob->key);
+	if (key != NULL)
+		strbuf_appendf(&obs, "%s ", key);
 	if (counted)
 		strbuf_appends(&ex, "counted toward count ");
-	else if (ob->key != NULL)
-		strbuf_appendf(&ex, "%s ", ob->key);
+	else if (key != NULL)
+		strbuf_appendf(&ex, "%s ", key);
 	strbuf_appends(&obs, val ? val : "?");
 	if (ob->note != NULL && !(ob->v.kind == VALUE_ABSENT && strcmp(ob->note, "not set") == 0))
 		strbuf_appendf(&obs, " (%s)", ob->note);
@@ -339,7 +347,7 @@ static enum check_status eval_rule(const struct rule *r, const struct probe_ctx 
 			for (i = 0; i < out.n && shown < ENGINE_MAX_EVIDENCE_PER_RULE; i++, shown++)
 				ev_observation(l, r, &out.items[i], NULL, st == CHECK_PASS);
 			if (out.n == 0)
-				ev_rule(l, r, strdup("none found"), expected_text(r), st == CHECK_PASS);
+				ev_rule(l, r, strdup("nothing"), expected_text(r), st == CHECK_PASS);
 		}
 		for (i = 0; i < out.n && shown < ENGINE_MAX_EVIDENCE_PER_RULE; i++) {
 			if (out.items[i].v.kind == VALUE_ABSENT)

@@ -14,98 +14,30 @@
 
 #include "err.h"
 #include "probe.h"
-#include "rootfs.h"
+#include "testutil.h"
 
 extern const struct probe probe_accounts;
 
-#define FIXTURES POSTURE_FIXTURES "/probes/accounts"
-
-/* Parameters from JSON text with the table's defaults applied, as the loader does. */
-static json_t *make_params(const char *json)
-{
-	const struct probe_param *pp;
-	json_error_t jerr;
-	json_t *p = json_loads(json, 0, &jerr);
-
-	assert_non_null(p);
-	for (pp = probe_accounts.params; pp->key != NULL; pp++) {
-		if (pp->def == NULL || json_object_get(p, pp->key) != NULL)
-			continue;
-		assert_int_equal(json_object_set_new(p, pp->key, json_loads(pp->def, JSON_DECODE_ANY, &jerr)), 0);
-	}
-	return p;
-}
-
 static int validate(const char *json, struct pst_err *e)
 {
-	json_t *p = make_params(json);
-	int rc = probe_accounts.validate(p, e);
-
-	json_decref(p);
-	return rc;
+	return tu_validate(&probe_accounts, json, e);
 }
 
 /* Validate and run on fixture root `root` (a case name). */
 static int run(const char *root, const char *json, struct probe_out *out)
 {
-	struct pst_err e = {0};
-	struct probe_ctx ctx = {0};
-	struct rootfs r;
-	char dir[4096];
-	json_t *p = make_params(json);
-	int rc;
-
-	probe_out_init(out);
-	assert_int_equal(probe_accounts.validate(p, &e), 0);
-	snprintf(dir, sizeof(dir), "%s/%s", FIXTURES, root);
-	assert_int_equal(rootfs_open(&r, dir, &e), 0);
-	ctx.root = &r;
-	rc = probe_accounts.run(&ctx, p, out);
-	rootfs_close(&r);
-	json_decref(p);
-	return rc;
+	return tu_run(&probe_accounts, tu_fixture("probes/accounts/%s", root), json, out);
 }
 
-/* value NULL: expect an absent value; note NULL: expect no note. */
-static void expect_obs(const struct probe_out *out, size_t i, const char *subject,
-		       const char *key, const char *location, const char *value,
-		       const char *note)
-{
-	const struct observation *ob;
-
-	assert_true(i < out->n);
-	ob = &out->items[i];
-	assert_string_equal(ob->subject, subject);
-	if (key == NULL)
-		assert_null(ob->key);
-	else
-		assert_string_equal(ob->key, key);
-	assert_string_equal(ob->location, location);
-	if (value == NULL) {
-		assert_int_equal(ob->v.kind, VALUE_ABSENT);
-	} else {
-		assert_int_equal(ob->v.kind, VALUE_STRING);
-		assert_string_equal(ob->v.s, value);
-	}
-	if (note == NULL)
-		assert_null(ob->note);
-	else
-		assert_string_equal(ob->note, note);
-}
-
+/* An integer observation without a note. */
 static void expect_int(const struct probe_out *out, size_t i, const char *subject,
 		       const char *key, const char *location, int64_t value)
 {
-	const struct observation *ob;
+	char text[32];
 
-	assert_true(i < out->n);
-	ob = &out->items[i];
-	assert_string_equal(ob->subject, subject);
-	assert_string_equal(ob->key, key);
-	assert_string_equal(ob->location, location);
-	assert_int_equal(ob->v.kind, VALUE_INT);
-	assert_int_equal(ob->v.i, value);
-	assert_null(ob->note);
+	snprintf(text, sizeof(text), "%lld", (long long)value);
+	tu_expect_obs(out, i, subject, key, location, text, NULL);
+	tu_expect_kind(out, i, VALUE_INT);
 }
 
 static void test_validate(void **state)
@@ -134,14 +66,14 @@ static void test_uid0(void **state)
 	(void)state;
 	assert_int_equal(run("basic", "{\"select\":\"uid0\"}", &out), 0);
 	assert_int_equal(out.n, 2);
-	expect_obs(&out, 0, "root", "uid", "/etc/passwd:1", "root", NULL);
-	expect_obs(&out, 1, "toor", "uid", "/etc/passwd:5", "toor", NULL);
+	tu_expect_str(&out, 0, "root", "uid", "/etc/passwd:1", "root", NULL);
+	tu_expect_str(&out, 1, "toor", "uid", "/etc/passwd:5", "toor", NULL);
 	probe_out_cleanup(&out);
 
 	/* uid0 needs only /etc/passwd. */
 	assert_int_equal(run("noshadow", "{\"select\":\"uid0\"}", &out), 0);
 	assert_int_equal(out.n, 1);
-	expect_obs(&out, 0, "root", "uid", "/etc/passwd:1", "root", NULL);
+	tu_expect_str(&out, 0, "root", "uid", "/etc/passwd:1", "root", NULL);
 	probe_out_cleanup(&out);
 }
 
@@ -152,10 +84,10 @@ static void test_empty_password(void **state)
 	(void)state;
 	assert_int_equal(run("basic", "{\"select\":\"empty_password\"}", &out), 0);
 	assert_int_equal(out.n, 2);
-	expect_obs(&out, 0, "carol", "password", "/etc/shadow:10", "carol",
-		   "the password hash in /etc/shadow is empty: no password is asked");
-	expect_obs(&out, 1, "nopw", "password", "/etc/passwd:11", "nopw",
-		   "the password field in /etc/passwd is empty: no password is asked");
+	tu_expect_str(&out, 0, "carol", "password", "/etc/shadow:10", "carol",
+		      "the password hash in /etc/shadow is empty: no password is asked");
+	tu_expect_str(&out, 1, "nopw", "password", "/etc/passwd:11", "nopw",
+		      "the password field in /etc/passwd is empty: no password is asked");
 	probe_out_cleanup(&out);
 }
 
@@ -166,8 +98,8 @@ static void test_shadowless(void **state)
 	(void)state;
 	assert_int_equal(run("basic", "{\"select\":\"shadowless\"}", &out), 0);
 	assert_int_equal(out.n, 1);
-	expect_obs(&out, 0, "ghost", "password", "/etc/passwd:12", "ghost",
-		   "the password field is 'x' but /etc/shadow has no entry for ghost");
+	tu_expect_str(&out, 0, "ghost", "password", "/etc/passwd:12", "ghost",
+		      "the password field is 'x' but /etc/shadow has no entry for ghost");
 	probe_out_cleanup(&out);
 }
 
@@ -200,14 +132,14 @@ static void test_password_aging(void **state)
 	assert_int_equal(run("basic", "{\"select\":\"password_max_days\"}", &out), 0);
 	assert_int_equal(out.n, 3);
 	expect_int(&out, 0, "root", "max_days", "/etc/shadow:1", 99999);
-	expect_obs(&out, 1, "toor", "max_days", "/etc/shadow:5", NULL, "not set");
+	tu_expect_str(&out, 1, "toor", "max_days", "/etc/shadow:5", NULL, "not set");
 	expect_int(&out, 2, "alice", "max_days", "/etc/shadow:8", 90);
 	probe_out_cleanup(&out);
 
 	assert_int_equal(run("basic", "{\"select\":\"password_min_days\"}", &out), 0);
 	assert_int_equal(out.n, 3);
 	expect_int(&out, 0, "root", "min_days", "/etc/shadow:1", 0);
-	expect_obs(&out, 1, "toor", "min_days", "/etc/shadow:5", NULL, "not set");
+	tu_expect_str(&out, 1, "toor", "min_days", "/etc/shadow:5", NULL, "not set");
 	expect_int(&out, 2, "alice", "min_days", "/etc/shadow:8", 1);
 	probe_out_cleanup(&out);
 
@@ -219,8 +151,8 @@ static void test_password_aging(void **state)
 
 	assert_int_equal(run("basic", "{\"select\":\"password_inactive_days\"}", &out), 0);
 	assert_int_equal(out.n, 3);
-	expect_obs(&out, 0, "root", "inactive_days", "/etc/shadow:1", NULL, "not set");
-	expect_obs(&out, 1, "toor", "inactive_days", "/etc/shadow:5", NULL, "not set");
+	tu_expect_str(&out, 0, "root", "inactive_days", "/etc/shadow:1", NULL, "not set");
+	tu_expect_str(&out, 1, "toor", "inactive_days", "/etc/shadow:5", NULL, "not set");
 	expect_int(&out, 2, "alice", "inactive_days", "/etc/shadow:8", 30);
 	probe_out_cleanup(&out);
 }
@@ -232,26 +164,26 @@ static void test_duplicates(void **state)
 	(void)state;
 	assert_int_equal(run("basic", "{\"select\":\"duplicate_uid\"}", &out), 0);
 	assert_int_equal(out.n, 1);
-	expect_obs(&out, 0, "/etc/passwd", "uid", "/etc/passwd:5", "0",
-		   "uid 0 is used by 2 entries: root (/etc/passwd:1), toor (/etc/passwd:5)");
+	tu_expect_str(&out, 0, "/etc/passwd", "uid", "/etc/passwd:5", "0",
+		      "uid 0 is used by 2 entries: root (/etc/passwd:1), toor (/etc/passwd:5)");
 	probe_out_cleanup(&out);
 
 	assert_int_equal(run("basic", "{\"select\":\"duplicate_user_name\"}", &out), 0);
 	assert_int_equal(out.n, 1);
-	expect_obs(&out, 0, "/etc/passwd", "name", "/etc/passwd:13", "alice",
-		   "user name alice is used by 2 entries: uid 1000 (/etc/passwd:8), uid 1005 (/etc/passwd:13)");
+	tu_expect_str(&out, 0, "/etc/passwd", "name", "/etc/passwd:13", "alice",
+		      "user name alice is used by 2 entries: uid 1000 (/etc/passwd:8), uid 1005 (/etc/passwd:13)");
 	probe_out_cleanup(&out);
 
 	assert_int_equal(run("basic", "{\"select\":\"duplicate_gid\"}", &out), 0);
 	assert_int_equal(out.n, 1);
-	expect_obs(&out, 0, "/etc/group", "gid", "/etc/group:7", "0",
-		   "gid 0 is used by 2 entries: root (/etc/group:1), admins (/etc/group:7)");
+	tu_expect_str(&out, 0, "/etc/group", "gid", "/etc/group:7", "0",
+		      "gid 0 is used by 2 entries: root (/etc/group:1), admins (/etc/group:7)");
 	probe_out_cleanup(&out);
 
 	assert_int_equal(run("basic", "{\"select\":\"duplicate_group_name\"}", &out), 0);
 	assert_int_equal(out.n, 1);
-	expect_obs(&out, 0, "/etc/group", "name", "/etc/group:8", "sudo",
-		   "group name sudo is used by 2 entries: gid 27 (/etc/group:3), gid 28 (/etc/group:8)");
+	tu_expect_str(&out, 0, "/etc/group", "name", "/etc/group:8", "sudo",
+		      "group name sudo is used by 2 entries: gid 27 (/etc/group:3), gid 28 (/etc/group:8)");
 	probe_out_cleanup(&out);
 
 	/* No duplicates: an empty set. */
@@ -268,34 +200,34 @@ static void test_system_interactive_shell(void **state)
 	/* UID_MIN 1000 from login.defs (the last of two settings). */
 	assert_int_equal(run("basic", "{\"select\":\"system_interactive_shell\"}", &out), 0);
 	assert_int_equal(out.n, 3);
-	expect_obs(&out, 0, "bin", "shell", "/etc/passwd:3", "bin",
-		   "shell /bin/sh; uid 2 is below 1000 (UID_MIN in /etc/login.defs)");
+	tu_expect_str(&out, 0, "bin", "shell", "/etc/passwd:3", "bin",
+		      "shell /bin/sh; uid 2 is below 1000 (UID_MIN in /etc/login.defs)");
 	/* An empty shell field is /bin/sh to login(1), so it counts. */
-	expect_obs(&out, 1, "games", "shell", "/etc/passwd:6", "games",
-		   "shell /bin/sh (empty field); uid 5 is below 1000 (UID_MIN in /etc/login.defs)");
-	expect_obs(&out, 2, "svc", "shell", "/etc/passwd:7", "svc",
-		   "shell /bin/bash; uid 999 is below 1000 (UID_MIN in /etc/login.defs)");
+	tu_expect_str(&out, 1, "games", "shell", "/etc/passwd:6", "games",
+		      "shell /bin/sh (empty field); uid 5 is below 1000 (UID_MIN in /etc/login.defs)");
+	tu_expect_str(&out, 2, "svc", "shell", "/etc/passwd:7", "svc",
+		      "shell /bin/bash; uid 999 is below 1000 (UID_MIN in /etc/login.defs)");
 	probe_out_cleanup(&out);
 
 	/* The rule's uid_min and nologin_shells win. */
 	assert_int_equal(run("basic", "{\"select\":\"system_interactive_shell\",\"uid_min\":1001,"
 				      "\"nologin_shells\":[\"/bin/sh\"]}", &out), 0);
 	assert_int_equal(out.n, 4);
-	expect_obs(&out, 0, "daemon", "shell", "/etc/passwd:2", "daemon",
-		   "shell /usr/sbin/nologin; uid 1 is below 1001 (uid_min in the rule)");
-	expect_obs(&out, 1, "sync", "shell", "/etc/passwd:4", "sync",
-		   "shell /bin/sync; uid 4 is below 1001 (uid_min in the rule)");
-	expect_obs(&out, 2, "svc", "shell", "/etc/passwd:7", "svc",
-		   "shell /bin/bash; uid 999 is below 1001 (uid_min in the rule)");
-	expect_obs(&out, 3, "alice", "shell", "/etc/passwd:8", "alice",
-		   "shell /bin/bash; uid 1000 is below 1001 (uid_min in the rule)");
+	tu_expect_str(&out, 0, "daemon", "shell", "/etc/passwd:2", "daemon",
+		      "shell /usr/sbin/nologin; uid 1 is below 1001 (uid_min in the rule)");
+	tu_expect_str(&out, 1, "sync", "shell", "/etc/passwd:4", "sync",
+		      "shell /bin/sync; uid 4 is below 1001 (uid_min in the rule)");
+	tu_expect_str(&out, 2, "svc", "shell", "/etc/passwd:7", "svc",
+		      "shell /bin/bash; uid 999 is below 1001 (uid_min in the rule)");
+	tu_expect_str(&out, 3, "alice", "shell", "/etc/passwd:8", "alice",
+		      "shell /bin/bash; uid 1000 is below 1001 (uid_min in the rule)");
 	probe_out_cleanup(&out);
 
 	/* No login.defs: the default 1000. */
 	assert_int_equal(run("noshadow", "{\"select\":\"system_interactive_shell\"}", &out), 0);
 	assert_int_equal(out.n, 1);
-	expect_obs(&out, 0, "svc", "shell", "/etc/passwd:2", "svc",
-		   "shell /bin/bash; uid 999 is below 1000 (the default; there is no /etc/login.defs)");
+	tu_expect_str(&out, 0, "svc", "shell", "/etc/passwd:2", "svc",
+		      "shell /bin/bash; uid 999 is below 1000 (the default; there is no /etc/login.defs)");
 	probe_out_cleanup(&out);
 
 	assert_int_equal(run("badlogindefs", "{\"select\":\"system_interactive_shell\"}", &out),
@@ -312,14 +244,14 @@ static void test_group_members(void **state)
 	(void)state;
 	assert_int_equal(run("basic", "{\"select\":\"group_members\",\"group\":\"sudo\"}", &out), 0);
 	assert_int_equal(out.n, 4);
-	expect_obs(&out, 0, "sudo", "member", "/etc/group:3", "alice",
-		   "listed in /etc/group:3");
-	expect_obs(&out, 1, "sudo", "member", "/etc/group:3", "bob",
-		   "listed in /etc/group:3; listed in /etc/gshadow:2");
-	expect_obs(&out, 2, "sudo", "member", "/etc/passwd:10", "carol",
-		   "primary group in /etc/passwd:10");
-	expect_obs(&out, 3, "sudo", "member", "/etc/gshadow:2", "dave",
-		   "listed in /etc/gshadow:2");
+	tu_expect_str(&out, 0, "sudo", "member", "/etc/group:3", "alice",
+		      "listed in /etc/group:3");
+	tu_expect_str(&out, 1, "sudo", "member", "/etc/group:3", "bob",
+		      "listed in /etc/group:3; listed in /etc/gshadow:2");
+	tu_expect_str(&out, 2, "sudo", "member", "/etc/passwd:10", "carol",
+		      "primary group in /etc/passwd:10");
+	tu_expect_str(&out, 3, "sudo", "member", "/etc/gshadow:2", "dave",
+		      "listed in /etc/gshadow:2");
 	probe_out_cleanup(&out);
 
 	/* A group that does not exist has no members. */
@@ -330,9 +262,9 @@ static void test_group_members(void **state)
 	/* Without /etc/gshadow: members from group and passwd only. */
 	assert_int_equal(run("noshadow", "{\"select\":\"group_members\",\"group\":\"sudo\"}", &out), 0);
 	assert_int_equal(out.n, 2);
-	expect_obs(&out, 0, "sudo", "member", "/etc/group:2", "alice", "listed in /etc/group:2");
-	expect_obs(&out, 1, "sudo", "member", "/etc/passwd:3", "web",
-		   "primary group in /etc/passwd:3");
+	tu_expect_str(&out, 0, "sudo", "member", "/etc/group:2", "alice", "listed in /etc/group:2");
+	tu_expect_str(&out, 1, "sudo", "member", "/etc/passwd:3", "web",
+		      "primary group in /etc/passwd:3");
 	probe_out_cleanup(&out);
 }
 
@@ -343,8 +275,8 @@ static void test_group_password(void **state)
 	(void)state;
 	assert_int_equal(run("basic", "{\"select\":\"group_password\"}", &out), 0);
 	assert_int_equal(out.n, 1);
-	expect_obs(&out, 0, "users", "password", "/etc/gshadow:3", "users",
-		   "the group has a password: whoever knows it can join with newgrp");
+	tu_expect_str(&out, 0, "users", "password", "/etc/gshadow:3", "users",
+		      "the group has a password: whoever knows it can join with newgrp");
 	probe_out_cleanup(&out);
 }
 
@@ -355,18 +287,18 @@ static void test_malformed(void **state)
 	(void)state;
 	assert_int_equal(run("basic", "{\"select\":\"malformed\"}", &out), 0);
 	assert_int_equal(out.n, 4);
-	expect_obs(&out, 0, "/etc/passwd", NULL, "/etc/passwd:14", "/etc/passwd:14",
-		   "the line is not an entry of /etc/passwd (expected 7 colon-separated fields "
-		   "with a numeric uid and gid) and is ignored by the system");
-	expect_obs(&out, 1, "/etc/shadow", NULL, "/etc/shadow:11", "/etc/shadow:11",
-		   "the line is not an entry of /etc/shadow (expected 9 colon-separated fields "
-		   "with numeric day counts) and is ignored by the system");
-	expect_obs(&out, 2, "/etc/group", NULL, "/etc/group:9", "/etc/group:9",
-		   "the line is not an entry of /etc/group (expected 4 colon-separated fields "
-		   "with a numeric gid) and is ignored by the system");
-	expect_obs(&out, 3, "/etc/gshadow", NULL, "/etc/gshadow:6", "/etc/gshadow:6",
-		   "the line is not an entry of /etc/gshadow (expected 4 colon-separated fields) "
-		   "and is ignored by the system");
+	tu_expect_str(&out, 0, "/etc/passwd", NULL, "/etc/passwd:14", "/etc/passwd:14",
+		      "the line is not an entry of /etc/passwd (expected 7 colon-separated fields "
+		      "with a numeric uid and gid) and is ignored by the system");
+	tu_expect_str(&out, 1, "/etc/shadow", NULL, "/etc/shadow:11", "/etc/shadow:11",
+		      "the line is not an entry of /etc/shadow (expected 9 colon-separated fields "
+		      "with numeric day counts) and is ignored by the system");
+	tu_expect_str(&out, 2, "/etc/group", NULL, "/etc/group:9", "/etc/group:9",
+		      "the line is not an entry of /etc/group (expected 4 colon-separated fields "
+		      "with a numeric gid) and is ignored by the system");
+	tu_expect_str(&out, 3, "/etc/gshadow", NULL, "/etc/gshadow:6", "/etc/gshadow:6",
+		      "the line is not an entry of /etc/gshadow (expected 4 colon-separated fields) "
+		      "and is ignored by the system");
 	probe_out_cleanup(&out);
 
 	/* /etc/shadow is required for malformed; /etc/gshadow is not. */

@@ -108,7 +108,7 @@ static void match_modes(void **state)
 	assert_int_equal(result(f, "all.fail")->nev, 2);
 	assert_true(result(f, "all.fail")->ev[0].ok);
 	assert_false(result(f, "all.fail")->ev[1].ok);
-	assert_string_equal(result(f, "all.fail")->ev[1].observed, "none found");
+	assert_string_equal(result(f, "all.fail")->ev[1].observed, "nothing");
 	assert_false(result(f, "none.fail")->ev[0].ok);
 	assert_string_equal(result(f, "none.fail")->ev[0].location, "/etc/app.conf:4");
 	assert_int_equal(f->s.counts[CHECK_PASS], 3);

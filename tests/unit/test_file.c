@@ -33,20 +33,7 @@ struct ctx {
 /* Copy a fixture file into the scratch root with the given mode. */
 static int copy_fixture(const char *tmp, const char *rel, mode_t mode)
 {
-	char src[PATH_MAX], buf[4096];
-	size_t n;
-	FILE *f;
-
-	snprintf(src, sizeof(src), "%s", tu_fixture("probes/file/root"));
-	strncat(src, "/", sizeof(src) - strlen(src) - 1);
-	strncat(src, rel, sizeof(src) - strlen(src) - 1);
-	f = fopen(src, "rb");
-	if (f == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return tu_write(tmp, rel, buf, mode);
+	return tu_copy(tu_fixture("probes/file/root/%s", rel), tmp, rel, mode);
 }
 
 static int in_root(const struct ctx *c, const char *rel, char *out, size_t n)
@@ -118,65 +105,21 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Apply the parameter table's defaults as the policy loader does. */
-static json_t *params_with_defaults(const char *json)
-{
-	const struct probe_param *pp;
-	json_t *params = json_loads(json, 0, NULL);
-
-	assert_non_null(params);
-	for (pp = probe_file.params; pp->key != NULL; pp++) {
-		if (pp->def != NULL && json_object_get(params, pp->key) == NULL)
-			assert_int_equal(json_object_set_new(params, pp->key,
-					 json_loads(pp->def, JSON_DECODE_ANY, NULL)), 0);
-	}
-	return params;
-}
-
-static int run_at(const char *root, const char *json, struct probe_out *out)
-{
-	struct rootfs r;
-	struct probe_ctx ctx = {0};
-	struct pst_err e = {0};
-	json_t *params = params_with_defaults(json);
-	int rc;
-
-	probe_out_init(out);
-	assert_int_equal(probe_file.validate(params, &e), 0);
-	assert_int_equal(rootfs_open(&r, root, NULL), 0);
-	ctx.root = &r;
-	rc = probe_file.run(&ctx, params, out);
-	rootfs_close(&r);
-	json_decref(params);
-	return rc;
-}
-
 static int run(const struct ctx *c, const char *json, struct probe_out *out)
 {
-	return run_at(c->tmp, json, out);
+	return tu_run(&probe_file, c->tmp, json, out);
 }
 
-/* Observation i: subject (and location) path, the key, value text and kind, note. */
+/*
+ * Observation i: subject (and location) path, the key, value text (NULL:
+ * absent) and kind, note.
+ */
 static void assert_obs(const struct probe_out *o, size_t i, const char *path,
 		       const char *key, enum value_kind kind, const char *text,
 		       const char *note)
 {
-	const struct observation *ob;
-	char *s;
-
-	assert_true(i < o->n);
-	ob = &o->items[i];
-	assert_string_equal(ob->subject, path);
-	assert_string_equal(ob->location, path);
-	assert_string_equal(ob->key, key);
-	assert_int_equal(ob->v.kind, kind);
-	s = value_format(&ob->v);
-	assert_string_equal(s, text);
-	free(s);
-	if (note == NULL)
-		assert_null(ob->note);
-	else
-		assert_string_equal(ob->note, note);
+	tu_expect_obs(o, i, path, key, path, text, note);
+	tu_expect_kind(o, i, kind);
 }
 
 /* Run and expect exactly one observation. */
@@ -217,9 +160,9 @@ static void test_missing_is_absent(void **state)
 	struct ctx *c = *state;
 
 	expect_one(c, "{\"path\":\"/etc/gshadow\",\"attribute\":\"mode\"}",
-		   "/etc/gshadow", "mode", VALUE_ABSENT, "(not set)", "does not exist");
+		   "/etc/gshadow", "mode", VALUE_ABSENT, NULL, "does not exist");
 	expect_one(c, "{\"path\":\"/etc/*.nothing\",\"attribute\":\"owner\"}",
-		   "/etc/*.nothing", "owner", VALUE_ABSENT, "(not set)",
+		   "/etc/*.nothing", "owner", VALUE_ABSENT, NULL,
 		   "no file matches");
 }
 
@@ -315,10 +258,10 @@ static void test_target(void **state)
 	expect_one(c, "{\"path\":\"/etc/dangling\",\"attribute\":\"target\"}",
 		   "/etc/dangling", "target", VALUE_STRING, "/nope", NULL);
 	expect_one(c, "{\"path\":\"/etc/shadow\",\"attribute\":\"target\"}",
-		   "/etc/shadow", "target", VALUE_ABSENT, "(not set)",
+		   "/etc/shadow", "target", VALUE_ABSENT, NULL,
 		   "not a symbolic link (file)");
 	expect_one(c, "{\"path\":\"/etc/none\",\"attribute\":\"target\"}",
-		   "/etc/none", "target", VALUE_ABSENT, "(not set)", "does not exist");
+		   "/etc/none", "target", VALUE_ABSENT, NULL, "does not exist");
 }
 
 static void test_failures(void **state)
@@ -336,13 +279,14 @@ static void test_failures(void **state)
 
 	/* A root without account files cannot name owners. */
 	in_root(c, "usr", usr, sizeof(usr));
-	assert_int_equal(run_at(usr, "{\"path\":\"/bin/su\",\"attribute\":\"owner\"}", &out),
-			 PST_E_NOENT);
+	assert_int_equal(tu_run(&probe_file, usr, "{\"path\":\"/bin/su\",\"attribute\":\"owner\"}",
+				&out), PST_E_NOENT);
 	assert_string_equal(out.reason, "cannot resolve owner names: cannot read "
 			    "/etc/passwd: no such file in the scanned root");
 	probe_out_cleanup(&out);
 	/* ... but numbers need no account files. */
-	assert_int_equal(run_at(usr, "{\"path\":\"/bin/su\",\"attribute\":\"uid\"}", &out), 0);
+	assert_int_equal(tu_run(&probe_file, usr, "{\"path\":\"/bin/su\",\"attribute\":\"uid\"}",
+				&out), 0);
 	assert_int_equal(out.n, 1);
 	probe_out_cleanup(&out);
 }

@@ -19,60 +19,21 @@ extern const struct probe probe_file_content;
 
 #define ROOT "probes/file_content/root"
 
-static json_t *params_with_defaults(const char *json)
-{
-	const struct probe_param *pp;
-	json_t *params = json_loads(json, 0, NULL);
-
-	assert_non_null(params);
-	for (pp = probe_file_content.params; pp->key != NULL; pp++) {
-		if (pp->def != NULL && json_object_get(params, pp->key) == NULL)
-			assert_int_equal(json_object_set_new(params, pp->key,
-					 json_loads(pp->def, JSON_DECODE_ANY, NULL)), 0);
-	}
-	return params;
-}
-
 static int run(const char *json, struct probe_out *out)
 {
-	struct rootfs r;
-	struct probe_ctx ctx = {0};
-	struct pst_err e = {0};
-	json_t *params = params_with_defaults(json);
-	int rc;
-
-	probe_out_init(out);
-	assert_int_equal(probe_file_content.validate(params, &e), 0);
-	assert_int_equal(rootfs_open(&r, tu_fixture(ROOT), NULL), 0);
-	ctx.root = &r;
-	rc = probe_file_content.run(&ctx, params, out);
-	rootfs_close(&r);
-	json_decref(params);
-	return rc;
+	return tu_run(&probe_file_content, tu_fixture(ROOT), json, out);
 }
 
+/* Observation i is a matching line: no key, the line as text, no note. */
 static void assert_line(const struct probe_out *o, size_t i, const char *path,
 			const char *location, const char *text)
 {
-	const struct observation *ob;
-
-	assert_true(i < o->n);
-	ob = &o->items[i];
-	assert_string_equal(ob->subject, path);
-	assert_null(ob->key);
-	assert_string_equal(ob->location, location);
-	assert_int_equal(ob->v.kind, VALUE_STRING);
-	assert_string_equal(ob->v.s, text);
-	assert_null(ob->note);
+	tu_expect_str(o, i, path, NULL, location, text, NULL);
 }
 
 static void expect_fail(const char *json, int code, const char *reason)
 {
-	struct probe_out out;
-
-	assert_int_equal(run(json, &out), code);
-	assert_string_equal(out.reason, reason);
-	probe_out_cleanup(&out);
+	tu_expect_fail(&probe_file_content, tu_fixture(ROOT), json, code, reason);
 }
 
 static void expect_none(const char *json)
@@ -202,11 +163,9 @@ static void test_unreadable(void **state)
 static void expect_invalid(const char *json, const char *msg)
 {
 	struct pst_err e = {0};
-	json_t *p = params_with_defaults(json);
 
-	assert_int_equal(probe_file_content.validate(p, &e), PST_E_INVAL);
+	assert_int_equal(tu_validate(&probe_file_content, json, &e), PST_E_INVAL);
 	assert_string_equal(e.msg, msg);
-	json_decref(p);
 }
 
 static void test_validate(void **state)

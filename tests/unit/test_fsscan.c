@@ -33,18 +33,7 @@ struct ctx {
 
 static int copy_fixture(const char *tmp, const char *rel)
 {
-	char src[PATH_MAX], buf[4096];
-	size_t n;
-	FILE *f;
-
-	snprintf(src, sizeof(src), "%s/%s", tu_fixture("probes/fsscan/root"), rel);
-	f = fopen(src, "rb");
-	if (f == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return tu_write(tmp, rel, buf, 0644);
+	return tu_copy(tu_fixture("probes/fsscan/root/%s", rel), tmp, rel, 0644);
 }
 
 /* Make directory rel (and parents) and give it mode. */
@@ -141,64 +130,25 @@ static int teardown(void **state)
 	return 0;
 }
 
-static json_t *params_with_defaults(const char *json)
-{
-	const struct probe_param *pp;
-	json_t *params = json_loads(json, 0, NULL);
-
-	assert_non_null(params);
-	for (pp = probe_fsscan.params; pp->key != NULL; pp++) {
-		if (pp->def != NULL && json_object_get(params, pp->key) == NULL)
-			assert_int_equal(json_object_set_new(params, pp->key,
-					 json_loads(pp->def, JSON_DECODE_ANY, NULL)), 0);
-	}
-	return params;
-}
-
 static int run(const struct ctx *c, const char *json, struct probe_out *out)
 {
-	struct rootfs r;
-	struct probe_ctx pctx = {0};
-	struct pst_err e = {0};
-	json_t *params = params_with_defaults(json);
-	int rc;
-
-	probe_out_init(out);
-	assert_int_equal(probe_fsscan.validate(params, &e), 0);
-	assert_int_equal(rootfs_open(&r, c->tmp, NULL), 0);
-	pctx.root = &r;
-	rc = probe_fsscan.run(&pctx, params, out);
-	rootfs_close(&r);
-	json_decref(params);
-	return rc;
+	return tu_run(&probe_fsscan, c->tmp, json, out);
 }
 
 /* Observation i is the offending path with key sel and note "mode M" + ids. */
 static void assert_hit(const struct ctx *c, const struct probe_out *o, size_t i,
 		       const char *path, const char *sel, const char *mode)
 {
-	const struct observation *ob;
 	char note[128];
 
-	assert_true(i < o->n);
-	ob = &o->items[i];
-	assert_string_equal(ob->subject, path);
-	assert_string_equal(ob->location, path);
-	assert_string_equal(ob->key, sel);
-	assert_int_equal(ob->v.kind, VALUE_STRING);
-	assert_string_equal(ob->v.s, path);
 	snprintf(note, sizeof(note), "mode %s%s", mode, c->ids);
-	assert_string_equal(ob->note, note);
+	tu_expect_str(o, i, path, sel, path, path, note);
 }
 
 static void expect_fail(const struct ctx *c, const char *json, int code,
 			const char *reason)
 {
-	struct probe_out out;
-
-	assert_int_equal(run(c, json, &out), code);
-	assert_string_equal(out.reason, reason);
-	probe_out_cleanup(&out);
+	tu_expect_fail(&probe_fsscan, c->tmp, json, code, reason);
 }
 
 static void test_world_writable_files(void **state)
@@ -240,10 +190,12 @@ static void test_one_walk_serves_every_select(void **state)
 	struct rootfs r;
 	struct probe_ctx pctx = {0};
 	struct probe_out out;
-	json_t *ww = params_with_defaults("{\"paths\":[\"/\"],\"select\":\"world_writable_files\"}");
-	json_t *suid = params_with_defaults("{\"paths\":[\"/\"],\"select\":\"suid\"}");
-	json_t *other = params_with_defaults("{\"paths\":[\"/\"],\"select\":\"world_writable_files\","
-					     "\"exclude\":[\"/nothing\"]}");
+	json_t *ww = tu_params(&probe_fsscan,
+			       "{\"paths\":[\"/\"],\"select\":\"world_writable_files\"}");
+	json_t *suid = tu_params(&probe_fsscan, "{\"paths\":[\"/\"],\"select\":\"suid\"}");
+	json_t *other = tu_params(&probe_fsscan,
+				  "{\"paths\":[\"/\"],\"select\":\"world_writable_files\","
+				  "\"exclude\":[\"/nothing\"]}");
 
 	assert_int_equal(rootfs_open(&r, c->tmp, NULL), 0);
 	pctx.root = &r;
@@ -385,11 +337,9 @@ static void test_unreadable_directory(void **state)
 static void expect_invalid(const char *json, const char *msg)
 {
 	struct pst_err e = {0};
-	json_t *p = params_with_defaults(json);
 
-	assert_int_equal(probe_fsscan.validate(p, &e), PST_E_INVAL);
+	assert_int_equal(tu_validate(&probe_fsscan, json, &e), PST_E_INVAL);
 	assert_string_equal(e.msg, msg);
-	json_decref(p);
 }
 
 static void test_validate(void **state)

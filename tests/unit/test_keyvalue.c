@@ -14,41 +14,10 @@
 
 extern const struct probe probe_keyvalue;
 
-/* Parameters from JSON text with the table's defaults applied, as the loader does. */
-static json_t *params_with_defaults(const struct probe *pr, const char *text)
-{
-	const struct probe_param *pp;
-	json_error_t jerr;
-	json_t *p = json_loads(text, 0, &jerr);
-
-	assert_non_null(p);
-	for (pp = pr->params; pp->key != NULL; pp++) {
-		if (pp->def != NULL && json_object_get(p, pp->key) == NULL)
-			json_object_set_new(p, pp->key,
-					    json_loads(pp->def, JSON_DECODE_ANY, &jerr));
-	}
-	return p;
-}
-
 /* Validate and run the probe on fixture root probes/keyvalue/<root>. */
 static int run_on(const char *root, const char *text, struct probe_out *out)
 {
-	struct pst_err e = {0};
-	struct rootfs r;
-	struct probe_ctx ctx = {0};
-	json_t *p = params_with_defaults(&probe_keyvalue, text);
-	char rel[256];
-	int rc;
-
-	assert_int_equal(probe_keyvalue.validate(p, &e), 0);
-	snprintf(rel, sizeof(rel), "probes/keyvalue/%s", root);
-	assert_int_equal(rootfs_open(&r, tu_fixture(rel), NULL), 0);
-	ctx.root = &r;
-	probe_out_init(out);
-	rc = probe_keyvalue.run(&ctx, p, out);
-	rootfs_close(&r);
-	json_decref(p);
-	return rc;
+	return tu_run(&probe_keyvalue, tu_fixture("probes/keyvalue/%s", root), text, out);
 }
 
 /* Expect exactly one observation with these fields (value NULL: absent). */
@@ -56,23 +25,8 @@ static void expect_one(const struct probe_out *out, const char *subject,
 		       const char *key, const char *location,
 		       const char *value, const char *note)
 {
-	const struct observation *ob;
-
 	assert_int_equal(out->n, 1);
-	ob = &out->items[0];
-	assert_string_equal(ob->subject, subject);
-	assert_string_equal(ob->key, key);
-	assert_string_equal(ob->location, location);
-	if (value == NULL) {
-		assert_int_equal(ob->v.kind, VALUE_ABSENT);
-	} else {
-		assert_int_equal(ob->v.kind, VALUE_STRING);
-		assert_string_equal(ob->v.s, value);
-	}
-	if (note == NULL)
-		assert_null(ob->note);
-	else
-		assert_string_equal(ob->note, note);
+	tu_expect_str(out, 0, subject, key, location, value, note);
 }
 
 static void check(const char *root, const char *params, const char *key,
@@ -244,11 +198,9 @@ static void test_crlf(void **state)
 static void expect_invalid(const char *text, const char *msg)
 {
 	struct pst_err e = {0};
-	json_t *p = params_with_defaults(&probe_keyvalue, text);
 
-	assert_int_equal(probe_keyvalue.validate(p, &e), PST_E_INVAL);
+	assert_int_equal(tu_validate(&probe_keyvalue, text, &e), PST_E_INVAL);
 	assert_string_equal(e.msg, msg);
-	json_decref(p);
 }
 
 static void test_validate(void **state)

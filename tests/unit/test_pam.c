@@ -14,61 +14,9 @@
 
 extern const struct probe probe_pam;
 
-static json_t *params_with_defaults(const char *text)
-{
-	const struct probe_param *pp;
-	json_error_t jerr;
-	json_t *p = json_loads(text, 0, &jerr);
-
-	assert_non_null(p);
-	for (pp = probe_pam.params; pp->key != NULL; pp++) {
-		if (pp->def != NULL && json_object_get(p, pp->key) == NULL)
-			json_object_set_new(p, pp->key,
-					    json_loads(pp->def, JSON_DECODE_ANY, &jerr));
-	}
-	return p;
-}
-
 static int run_on(const char *root, const char *text, struct probe_out *out)
 {
-	struct pst_err e = {0};
-	struct rootfs r;
-	struct probe_ctx ctx = {0};
-	json_t *p = params_with_defaults(text);
-	char rel[256];
-	int rc;
-
-	assert_int_equal(probe_pam.validate(p, &e), 0);
-	snprintf(rel, sizeof(rel), "probes/pam/%s", root);
-	assert_int_equal(rootfs_open(&r, tu_fixture(rel), NULL), 0);
-	ctx.root = &r;
-	probe_out_init(out);
-	rc = probe_pam.run(&ctx, p, out);
-	rootfs_close(&r);
-	json_decref(p);
-	return rc;
-}
-
-static void expect_obs(const struct observation *ob, const char *subject,
-		       const char *key, const char *location, const char *value,
-		       const char *note)
-{
-	assert_string_equal(ob->subject, subject);
-	assert_string_equal(ob->key, key);
-	if (location == NULL)
-		assert_null(ob->location);
-	else
-		assert_string_equal(ob->location, location);
-	if (value == NULL) {
-		assert_int_equal(ob->v.kind, VALUE_ABSENT);
-	} else {
-		assert_int_equal(ob->v.kind, VALUE_STRING);
-		assert_string_equal(ob->v.s, value);
-	}
-	if (note == NULL)
-		assert_null(ob->note);
-	else
-		assert_string_equal(ob->note, note);
+	return tu_run(&probe_pam, tu_fixture("probes/pam/%s", root), text, out);
 }
 
 /* A scalar select: exactly one observation. */
@@ -80,18 +28,13 @@ static void setting(const char *root, const char *params, const char *subject,
 
 	assert_int_equal(run_on(root, params, &out), 0);
 	assert_int_equal(out.n, 1);
-	expect_obs(&out.items[0], subject, key, location, value, note);
+	tu_expect_str(&out, 0, subject, key, location, value, note);
 	probe_out_cleanup(&out);
 }
 
 static void fails(const char *root, const char *params, int code, const char *reason)
 {
-	struct probe_out out;
-
-	assert_int_equal(run_on(root, params, &out), code);
-	assert_int_equal(out.n, 0);
-	assert_string_equal(out.reason, reason);
-	probe_out_cleanup(&out);
+	tu_expect_fail(&probe_pam, tu_fixture("probes/pam/%s", root), params, code, reason);
 }
 
 #define CP "/etc/pam.d/common-password"
@@ -218,7 +161,7 @@ static void module(const char *root, const char *params, const char *subject,
 	assert_int_equal(run_on(root, params, &out), 0);
 	assert_int_equal(out.n, n);
 	for (i = 0; i < n; i++)
-		expect_obs(&out.items[i], subject, key, w[i].location, w[i].value, w[i].note);
+		tu_expect_str(&out, i, subject, key, w[i].location, w[i].value, w[i].note);
 	probe_out_cleanup(&out);
 }
 
@@ -324,11 +267,9 @@ static void test_malformed(void **state)
 static void expect_invalid(const char *text, const char *msg)
 {
 	struct pst_err e = {0};
-	json_t *p = params_with_defaults(text);
 
-	assert_int_equal(probe_pam.validate(p, &e), PST_E_INVAL);
+	assert_int_equal(tu_validate(&probe_pam, text, &e), PST_E_INVAL);
 	assert_string_equal(e.msg, msg);
-	json_decref(p);
 }
 
 static void test_validate(void **state)

@@ -14,56 +14,20 @@
 
 #include "err.h"
 #include "probe.h"
-#include "rootfs.h"
+#include "testutil.h"
 
 extern const struct probe probe_sshd_config;
 
-#define FIXTURES POSTURE_FIXTURES "/probes/sshd_config"
 #define MAIN "/etc/ssh/sshd_config"
-
-/* Parameters from JSON text with the table's defaults applied, as the loader does. */
-static json_t *make_params(const char *json)
-{
-	const struct probe_param *pp;
-	json_error_t jerr;
-	json_t *p = json_loads(json, 0, &jerr);
-
-	assert_non_null(p);
-	for (pp = probe_sshd_config.params; pp->key != NULL; pp++) {
-		if (pp->def == NULL || json_object_get(p, pp->key) != NULL)
-			continue;
-		assert_int_equal(json_object_set_new(p, pp->key, json_loads(pp->def, JSON_DECODE_ANY, &jerr)), 0);
-	}
-	return p;
-}
 
 static int validate(const char *json, struct pst_err *e)
 {
-	json_t *p = make_params(json);
-	int rc = probe_sshd_config.validate(p, e);
-
-	json_decref(p);
-	return rc;
+	return tu_validate(&probe_sshd_config, json, e);
 }
 
 static int run(const char *root, const char *json, struct probe_out *out)
 {
-	struct pst_err e = {0};
-	struct probe_ctx ctx = {0};
-	struct rootfs r;
-	char dir[4096];
-	json_t *p = make_params(json);
-	int rc;
-
-	probe_out_init(out);
-	assert_int_equal(probe_sshd_config.validate(p, &e), 0);
-	snprintf(dir, sizeof(dir), "%s/%s", FIXTURES, root);
-	assert_int_equal(rootfs_open(&r, dir, &e), 0);
-	ctx.root = &r;
-	rc = probe_sshd_config.run(&ctx, p, out);
-	rootfs_close(&r);
-	json_decref(p);
-	return rc;
+	return tu_run(&probe_sshd_config, tu_fixture("probes/sshd_config/%s", root), json, out);
 }
 
 /*
@@ -75,38 +39,22 @@ static void expect_one(const char *root, const char *params, const char *subject
 		       const char *note)
 {
 	struct probe_out out;
-	const struct observation *ob;
+	enum value_kind kind;
 
 	assert_int_equal(run(root, params, &out), 0);
 	assert_int_equal(out.n, 1);
-	ob = &out.items[0];
-	assert_string_equal(ob->subject, subject);
-	assert_string_equal(ob->key, key);
-	assert_string_equal(ob->location, location);
-	if (value == NULL) {
-		assert_int_equal(ob->v.kind, VALUE_ABSENT);
-	} else {
-		/* Time keywords are observed as integer seconds; others as text. */
-		char *text = value_format(&ob->v);
-		assert_true(ob->v.kind == VALUE_STRING || ob->v.kind == VALUE_INT);
-		assert_string_equal(text, value);
-		free(text);
-	}
-	if (note == NULL)
-		assert_null(ob->note);
-	else
-		assert_string_equal(ob->note, note);
+	tu_expect_obs(&out, 0, subject, key, location, value, note);
+	/* Time keywords are observed as integer seconds; others as text. */
+	kind = out.items[0].v.kind;
+	if (value != NULL)
+		assert_true(kind == VALUE_STRING || kind == VALUE_INT);
 	probe_out_cleanup(&out);
 }
 
 static void expect_fail(const char *root, const char *params, int code, const char *reason)
 {
-	struct probe_out out;
-
-	assert_int_equal(run(root, params, &out), code);
-	assert_string_equal(out.reason, reason);
-	assert_int_equal(out.n, 0);
-	probe_out_cleanup(&out);
+	tu_expect_fail(&probe_sshd_config, tu_fixture("probes/sshd_config/%s", root), params,
+		       code, reason);
 }
 
 static void test_validate(void **state)

@@ -15,80 +15,18 @@
 
 #include "err.h"
 #include "probe.h"
-#include "rootfs.h"
+#include "testutil.h"
 
 extern const struct probe probe_sudoers;
 
-#define FIXTURES POSTURE_FIXTURES "/probes/sudoers"
-
-/* Parameters from JSON text with the table's defaults applied, as the loader does. */
-static json_t *make_params(const char *json)
-{
-	const struct probe_param *pp;
-	json_error_t jerr;
-	json_t *p = json_loads(json, 0, &jerr);
-
-	assert_non_null(p);
-	for (pp = probe_sudoers.params; pp->key != NULL; pp++) {
-		if (pp->def == NULL || json_object_get(p, pp->key) != NULL)
-			continue;
-		assert_int_equal(json_object_set_new(p, pp->key,
-						     json_loads(pp->def, JSON_DECODE_ANY, &jerr)), 0);
-	}
-	return p;
-}
-
 static int validate(const char *json, struct pst_err *e)
 {
-	json_t *p = make_params(json);
-	int rc = probe_sudoers.validate(p, e);
-
-	json_decref(p);
-	return rc;
+	return tu_validate(&probe_sudoers, json, e);
 }
 
 static int run(const char *root, const char *json, struct probe_out *out)
 {
-	struct pst_err e = {0};
-	struct probe_ctx ctx = {0};
-	struct rootfs r;
-	char dir[4096];
-	json_t *p = make_params(json);
-	int rc;
-
-	probe_out_init(out);
-	assert_int_equal(probe_sudoers.validate(p, &e), 0);
-	snprintf(dir, sizeof(dir), "%s/%s", FIXTURES, root);
-	assert_int_equal(rootfs_open(&r, dir, &e), 0);
-	ctx.root = &r;
-	rc = probe_sudoers.run(&ctx, p, out);
-	rootfs_close(&r);
-	json_decref(p);
-	return rc;
-}
-
-/* value NULL: expect an absent value; note NULL: expect no note. */
-static void expect_obs(const struct probe_out *out, size_t i, const char *subject,
-		       const char *key, const char *location, const char *value,
-		       const char *note)
-{
-	const struct observation *ob;
-
-	assert_true(i < out->n);
-	ob = &out->items[i];
-	assert_string_equal(ob->subject, subject);
-	assert_string_equal(ob->key, key);
-	assert_string_equal(ob->location, location);
-	if (value == NULL) {
-		assert_int_equal(ob->v.kind, VALUE_ABSENT);
-	} else {
-		assert_int_equal(ob->v.kind, VALUE_STRING);
-		assert_string_equal(ob->v.s, value);
-	}
-	if (note == NULL)
-		assert_null(ob->note);
-	else
-		assert_string_equal(ob->note, note);
+	return tu_run(&probe_sudoers, tu_fixture("probes/sudoers/%s", root), json, out);
 }
 
 /* select defaults on the basic root: exactly one observation. */
@@ -101,7 +39,7 @@ static void expect_default(const char *key, const char *subject, const char *loc
 	snprintf(params, sizeof(params), "{\"select\":\"defaults\",\"key\":\"%s\"}", key);
 	assert_int_equal(run("basic", params, &out), 0);
 	assert_int_equal(out.n, 1);
-	expect_obs(&out, 0, subject, key, location, value, note);
+	tu_expect_str(&out, 0, subject, key, location, value, note);
 	probe_out_cleanup(&out);
 }
 
@@ -137,17 +75,17 @@ static void test_nopasswd(void **state)
 
 	(void)state;
 	/* The skipped names must really be in the fixture (a global gitignore could drop them). */
-	assert_int_equal(stat(FIXTURES "/basic/etc/sudoers.d/foo~", &st), 0);
-	assert_int_equal(stat(FIXTURES "/basic/etc/sudoers.d/x.bak", &st), 0);
+	assert_int_equal(stat(tu_fixture("probes/sudoers/basic/etc/sudoers.d/foo~"), &st), 0);
+	assert_int_equal(stat(tu_fixture("probes/sudoers/basic/etc/sudoers.d/x.bak"), &st), 0);
 
 	assert_int_equal(run("basic", "{\"select\":\"nopasswd\"}", &out), 0);
 	assert_int_equal(out.n, 3);
-	expect_obs(&out, 0, "/etc/sudoers", "NOPASSWD", "/etc/sudoers:12",
-		   "%admin ALL=(ALL) NOPASSWD: ALL", NOPW_NOTE);
-	expect_obs(&out, 1, "/etc/sudoers", "NOPASSWD", "/etc/sudoers:13",
-		   "#1000 ALL = (root) NOPASSWD: /usr/bin/systemctl restart nginx", NOPW_NOTE);
-	expect_obs(&out, 2, "/etc/sudoers.d/10-ops", "NOPASSWD", "/etc/sudoers.d/10-ops:2",
-		   "ops ALL=(ALL) NOPASSWD:ALL", NOPW_NOTE);
+	tu_expect_str(&out, 0, "/etc/sudoers", "NOPASSWD", "/etc/sudoers:12",
+		      "%admin ALL=(ALL) NOPASSWD: ALL", NOPW_NOTE);
+	tu_expect_str(&out, 1, "/etc/sudoers", "NOPASSWD", "/etc/sudoers:13",
+		      "#1000 ALL = (root) NOPASSWD: /usr/bin/systemctl restart nginx", NOPW_NOTE);
+	tu_expect_str(&out, 2, "/etc/sudoers.d/10-ops", "NOPASSWD", "/etc/sudoers.d/10-ops:2",
+		      "ops ALL=(ALL) NOPASSWD:ALL", NOPW_NOTE);
 	probe_out_cleanup(&out);
 }
 
@@ -160,14 +98,14 @@ static void test_no_authenticate(void **state)
 	(void)state;
 	assert_int_equal(run("basic", "{\"select\":\"no_authenticate\"}", &out), 0);
 	assert_int_equal(out.n, 4);
-	expect_obs(&out, 0, "/etc/sudoers", "authenticate", "/etc/sudoers:6",
-		   "Defaults:alice !authenticate", AUTH_NOTE);
-	expect_obs(&out, 1, "/etc/sudoers", "authenticate", "/etc/sudoers:7",
-		   "Defaults@db1 !authenticate, !lecture", AUTH_NOTE);
-	expect_obs(&out, 2, "/etc/sudoers", "authenticate", "/etc/sudoers:19",
-		   "Defaults>root !authenticate", AUTH_NOTE);
-	expect_obs(&out, 3, "/etc/sudoers", "authenticate", "/etc/sudoers:21",
-		   "Defaults!/usr/bin/less !authenticate", AUTH_NOTE);
+	tu_expect_str(&out, 0, "/etc/sudoers", "authenticate", "/etc/sudoers:6",
+		      "Defaults:alice !authenticate", AUTH_NOTE);
+	tu_expect_str(&out, 1, "/etc/sudoers", "authenticate", "/etc/sudoers:7",
+		      "Defaults@db1 !authenticate, !lecture", AUTH_NOTE);
+	tu_expect_str(&out, 2, "/etc/sudoers", "authenticate", "/etc/sudoers:19",
+		      "Defaults>root !authenticate", AUTH_NOTE);
+	tu_expect_str(&out, 3, "/etc/sudoers", "authenticate", "/etc/sudoers:21",
+		      "Defaults!/usr/bin/less !authenticate", AUTH_NOTE);
 	probe_out_cleanup(&out);
 }
 
@@ -198,16 +136,16 @@ static void test_includes(void **state)
 	(void)state;
 	assert_int_equal(run("basic", "{\"select\":\"includes\"}", &out), 0);
 	assert_int_equal(out.n, 3);
-	expect_obs(&out, 0, "/etc/sudoers.d/10-ops", "include", "/etc/sudoers:18",
-		   "/etc/sudoers.d/10-ops",
-		   "read through @includedir /etc/sudoers.d at /etc/sudoers:18");
-	expect_obs(&out, 1, "/etc/sudoers.d/20-empty", "include", "/etc/sudoers:18",
-		   "/etc/sudoers.d/20-empty",
-		   "read through @includedir /etc/sudoers.d at /etc/sudoers:18");
+	tu_expect_str(&out, 0, "/etc/sudoers.d/10-ops", "include", "/etc/sudoers:18",
+		      "/etc/sudoers.d/10-ops",
+		      "read through @includedir /etc/sudoers.d at /etc/sudoers:18");
+	tu_expect_str(&out, 1, "/etc/sudoers.d/20-empty", "include", "/etc/sudoers:18",
+		      "/etc/sudoers.d/20-empty",
+		      "read through @includedir /etc/sudoers.d at /etc/sudoers:18");
 	/* "#include" with a path relative to the including file's directory. */
-	expect_obs(&out, 2, "/etc/sudoers.local", "include", "/etc/sudoers:20",
-		   "/etc/sudoers.local",
-		   "read through #include /etc/sudoers.local at /etc/sudoers:20");
+	tu_expect_str(&out, 2, "/etc/sudoers.local", "include", "/etc/sudoers:20",
+		      "/etc/sudoers.local",
+		      "read through #include /etc/sudoers.local at /etc/sudoers:20");
 	probe_out_cleanup(&out);
 }
 

@@ -15,76 +15,45 @@
 
 extern const struct probe probe_sysctl;
 
-static json_t *params_with_defaults(const char *text)
+/* Parameters {"key": key} and, unless NULL, "source": source, as JSON text (heap). */
+static char *params(const char *key, const char *source)
 {
-	const struct probe_param *pp;
-	json_error_t jerr;
-	json_t *p = json_loads(text, 0, &jerr);
+	json_t *p = json_pack("{s:s}", "key", key);
+	char *text;
 
 	assert_non_null(p);
-	for (pp = probe_sysctl.params; pp->key != NULL; pp++) {
-		if (pp->def != NULL && json_object_get(p, pp->key) == NULL)
-			json_object_set_new(p, pp->key,
-					    json_loads(pp->def, JSON_DECODE_ANY, &jerr));
-	}
-	return p;
+	if (source != NULL)
+		assert_int_equal(json_object_set_new(p, "source", json_string(source)), 0);
+	text = json_dumps(p, 0);
+	assert_non_null(text);
+	json_decref(p);
+	return text;
 }
 
 /* Validate and run on a root directory (a host path). */
 static int run_at(const char *dir, const char *key, const char *source,
 		  struct probe_out *out)
 {
-	struct pst_err e = {0};
-	struct rootfs r;
-	struct probe_ctx ctx = {0};
-	json_t *p = params_with_defaults("{}");
-	int rc;
+	char *text = params(key, source);
+	int rc = tu_run(&probe_sysctl, dir, text, out);
 
-	json_object_set_new(p, "key", json_string(key));
-	json_object_set_new(p, "source", json_string(source));
-	assert_int_equal(probe_sysctl.validate(p, &e), 0);
-	assert_int_equal(rootfs_open(&r, dir, NULL), 0);
-	ctx.root = &r;
-	probe_out_init(out);
-	rc = probe_sysctl.run(&ctx, p, out);
-	rootfs_close(&r);
-	json_decref(p);
+	free(text);
 	return rc;
 }
 
 static int run_on(const char *root, const char *key, const char *source,
 		  struct probe_out *out)
 {
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "probes/sysctl/%s", root);
-	return run_at(tu_fixture(rel), key, source, out);
+	return run_at(tu_fixture("probes/sysctl/%s", root), key, source, out);
 }
 
+/* Exactly one observation, with these fields (value NULL: absent). */
 static void expect_obs(const struct probe_out *out, const char *subject,
 		       const char *key, const char *location, const char *value,
 		       const char *note)
 {
-	const struct observation *ob;
-
 	assert_int_equal(out->n, 1);
-	ob = &out->items[0];
-	assert_string_equal(ob->subject, subject);
-	assert_string_equal(ob->key, key);
-	if (location == NULL)
-		assert_null(ob->location);
-	else
-		assert_string_equal(ob->location, location);
-	if (value == NULL) {
-		assert_int_equal(ob->v.kind, VALUE_ABSENT);
-	} else {
-		assert_int_equal(ob->v.kind, VALUE_STRING);
-		assert_string_equal(ob->v.s, value);
-	}
-	if (note == NULL)
-		assert_null(ob->note);
-	else
-		assert_string_equal(ob->note, note);
+	tu_expect_str(out, 0, subject, key, location, value, note);
 }
 
 static void live(const char *key, const char *path, const char *value,
@@ -276,12 +245,11 @@ static void test_persisted_links(void **state)
 static void expect_invalid(const char *key, const char *msg)
 {
 	struct pst_err e = {0};
-	json_t *p = params_with_defaults("{}");
+	char *text = params(key, NULL);
 
-	json_object_set_new(p, "key", json_string(key));
-	assert_int_equal(probe_sysctl.validate(p, &e), PST_E_INVAL);
+	assert_int_equal(tu_validate(&probe_sysctl, text, &e), PST_E_INVAL);
 	assert_string_equal(e.msg, msg);
-	json_decref(p);
+	free(text);
 }
 
 static void test_validate(void **state)
