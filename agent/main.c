@@ -196,6 +196,14 @@ static int cmd_scan(int argc, char **argv)
 	for (i = 0; i < npaths; i++)
 		if (load_path(policy_paths[i], pols, &npols) != 0)
 			goto out;
+	/* Open the output first: a scan can take seconds, and a typo should not. */
+	if (output != NULL) {
+		out = fopen(output, strcmp(format, "protobuf") == 0 ? "wb" : "w");
+		if (out == NULL) {
+			fprintf(stderr, "posture-agent: cannot write %s: %s\n", output, strerror(errno));
+			goto out;
+		}
+	}
 	if (rootfs_open(&rfs, root, &e) != 0) {
 		fprintf(stderr, "posture-agent: %s\n", e.msg);
 		goto out;
@@ -207,13 +215,6 @@ static int cmd_scan(int argc, char **argv)
 	if (rc != 0) {
 		fprintf(stderr, "posture-agent: scan: %s\n", pst_strerror(rc));
 		goto out;
-	}
-	if (output != NULL) {
-		out = fopen(output, strcmp(format, "protobuf") == 0 ? "wb" : "w");
-		if (out == NULL) {
-			fprintf(stderr, "posture-agent: cannot write %s: %s\n", output, strerror(errno));
-			goto out;
-		}
 	}
 	if (strcmp(format, "json") == 0) {
 		json_t *doc = report_json(&s);
@@ -238,8 +239,12 @@ static int cmd_scan(int argc, char **argv)
 	}
 	if (fflush(out) != 0 || ferror(out))
 		rc = PST_E_SYS;
-	if (out != stdout && fclose(out) != 0)
-		rc = PST_E_SYS;
+	if (out != stdout) {
+		FILE *f = out;
+		out = stdout;
+		if (fclose(f) != 0)
+			rc = PST_E_SYS;
+	}
 	if (rc != 0) {
 		fprintf(stderr, "posture-agent: cannot write the %s report to %s: %s\n", format,
 			output ? output : "standard output", rc == PST_E_SYS ? strerror(errno) : pst_strerror(rc));
@@ -247,6 +252,8 @@ static int cmd_scan(int argc, char **argv)
 	}
 	status = s.counts[CHECK_FAIL] + s.counts[CHECK_ERROR] > 0 ? EXIT_FINDINGS : 0;
 out:
+	if (out != NULL && out != stdout)
+		fclose(out);
 	if (scanned)
 		engine_scan_cleanup(&s);
 	if (rfs.dirfd >= 0)
