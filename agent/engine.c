@@ -315,7 +315,11 @@ static enum check_status eval_rule(const struct rule *r, const struct probe_ctx 
 	rc = r->probe->run(ctx, r->params, &out);
 	if (rc < 0) {
 		const char *msg = out.reason[0] ? out.reason : pst_strerror(rc);
-		strbuf_appendf(reason, "%s%s: %s", reason->len ? "; " : "", r->label, msg);
+		char *one = xasprintf("%s: %s", r->label, msg);
+		/* Two rules over the same probe fail for the same reason: say it once. */
+		if (one != NULL && strstr(strbuf_peek(reason), one) == NULL)
+			strbuf_appendf(reason, "%s%s", reason->len ? "; " : "", one);
+		free(one);
 		ev_rule(l, r, xasprintf("error: %s", msg), expected_text(r), false);
 		probe_out_cleanup(&out);
 		return CHECK_ERROR;
