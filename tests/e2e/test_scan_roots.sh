@@ -111,7 +111,7 @@ expect_clean() {
 
 NCHECKS=$(jq '.checks | length' "$POLICY")
 mkdir -p "$work/roots"
-for r in compliant minimal deviant-ssh deviant-accounts deviant-system; do
+for r in compliant minimal image deviant-ssh deviant-accounts deviant-system; do
 	"$PREPARE" "$r" "$work/roots/$r"
 done
 
@@ -139,6 +139,18 @@ mapfile -t na < <(jq -r '.checks[].id | select(test("^(ssh|sudo|pam)\\.") or . =
 expect_ids minimal not_applicable "${na[@]}"
 n=$(jq '[.results[] | select(.status == "fail")] | length' "$OUT")
 check "minimal: nothing fails" $((n != 0)) "$(jq -c '[.results[] | select(.status == "fail") | .check]' "$OUT")"
+
+# --- image: the compliant tree without /proc, as a mounted image looks -------
+# No running kernel: the live sysctl checks are not_applicable, and the values
+# applied at boot are still checked (and pass).
+scan image json
+expect_exit image 0
+expect_clean image
+mapfile -t live < <(jq -r '.checks[] | select(any(.applicable_if[]?; .path == "/proc/sys/kernel" or .path == "/proc/sys/net/ipv6")) | .id' "$POLICY")
+check "image: the baseline gates ${#live[@]} live kernel checks on /proc/sys" $((${#live[@]} < 15)) "${live[*]}"
+expect_ids image not_applicable "${live[@]}"
+n=$(jq '[.results[] | select((.check | endswith("-persisted")) and .status == "pass")] | length' "$OUT")
+check "image: the 4 boot-time sysctl checks pass" $((n != 4)) "$n passed"
 
 # --- deviant-ssh ---------------------------------------------------------------
 scan deviant-ssh json
@@ -203,7 +215,8 @@ expect_exit deviant-system 1
 expect_clean deviant-system
 expect_ids deviant-system fail \
 	files.cron-dirs files.crontab files.shadow fs.suid-inventory fs.world-writable-dirs-sticky \
-	fs.world-writable-files kernel.suid-dumpable kernel.yama-ptrace-scope net.ipv4-forwarding \
+	fs.world-writable-files kernel.suid-dumpable kernel.suid-dumpable-persisted \
+	kernel.yama-ptrace-scope net.ipv4-forwarding net.ipv4-forwarding-persisted \
 	sudo.no-authenticate-disabled sudo.no-nopasswd sudo.sudoers-d-permissions \
 	sudo.timestamp-timeout sudo.use-pty
 expect_evidence deviant-system sudo.no-nopasswd /etc/sudoers.d/90-deploy:2 "NOPASSWD: ALL"
@@ -213,9 +226,11 @@ expect_evidence deviant-system files.shadow /etc/shadow "mode 0644"
 expect_evidence deviant-system fs.world-writable-files /opt/legacy-app/settings.ini "mode 0666"
 expect_evidence deviant-system fs.world-writable-dirs-sticky /srv/shared "mode 0777"
 expect_evidence deviant-system fs.suid-inventory /usr/local/bin/backup-helper "mode 4755"
-expect_evidence deviant-system kernel.suid-dumpable /usr/lib/sysctl.d/50-coredump.conf:14 "fs.suid_dumpable 2"
+expect_evidence deviant-system kernel.suid-dumpable /proc/sys/fs/suid_dumpable "fs.suid_dumpable 2"
+expect_evidence deviant-system kernel.suid-dumpable-persisted /usr/lib/sysctl.d/50-coredump.conf:14 "fs.suid_dumpable 2"
 expect_evidence deviant-system kernel.yama-ptrace-scope /proc/sys/kernel/yama/ptrace_scope "kernel.yama.ptrace_scope 0"
-expect_evidence deviant-system net.ipv4-forwarding /etc/sysctl.d/99-docker.conf:2 "net.ipv4.ip_forward 1"
+expect_evidence deviant-system net.ipv4-forwarding /proc/sys/net/ipv4/ip_forward "net.ipv4.ip_forward 1"
+expect_evidence deviant-system net.ipv4-forwarding-persisted /etc/sysctl.d/99-docker.conf:2 "net.ipv4.ip_forward 1"
 
 # --- broken policies are refused as a whole ------------------------------------
 write_policy() { # FILE CHECK1-EXTRA RULE1-VALUE-KEY
