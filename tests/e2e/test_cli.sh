@@ -77,5 +77,23 @@ else
 	fail=$((fail + 1))
 fi
 
+# Symbolic links resolve inside --root: an absolute target and a target that
+# climbs above the root both land on the root's files, never the host's.
+mkdir -p "$work/links/etc/defs"
+printf 'ID=debian\n' >"$work/links/etc/os-release"
+printf 'PASS_MAX_DAYS 90\n' >"$work/links/etc/defs/real"
+ln -s /etc/defs/real "$work/links/etc/login.defs"
+expect "absolute symlink stays in the root" 0 "" -- scan --policy "$work/p.json" --root "$work/links" --format json
+rm "$work/links/etc/login.defs"
+ln -s ../../../../../../../../etc/defs/real "$work/links/etc/login.defs"
+expect "climbing symlink stays in the root" 0 "" -- scan --policy "$work/p.json" --root "$work/links" --format json
+if [ "$(jq -r '.results[0].evidence[0].observed' "$work/out")" = "PASS_MAX_DAYS 90" ]; then
+	echo "ok   the evidence shows the root's file, not the host's"
+	pass=$((pass + 1))
+else
+	echo "FAIL symlink evidence: $(jq -c '.results[0].evidence' "$work/out")"
+	fail=$((fail + 1))
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
