@@ -316,9 +316,6 @@ static int read_error(struct pst_err *e, int rc, const char *path)
 	case PST_E_NOENT:
 		return pst_err_set(e, rc, "cannot read %s: no such file in the scanned root",
 				   path);
-	case PST_E_ACCES:
-		return pst_err_set(e, rc, "cannot read %s: permission denied; run the agent as root or with CAP_DAC_READ_SEARCH",
-				   path);
 	case PST_E_TOOBIG:
 		return pst_err_set(e, rc, "cannot read %s: larger than %u bytes",
 				   path, (unsigned)ACCOUNTSDB_MAX_FILE);
@@ -326,7 +323,7 @@ static int read_error(struct pst_err *e, int rc, const char *path)
 		return pst_err_set(e, rc, "cannot read %s: not a regular file", path);
 	default:
 		return pst_err_set(e, rc, "cannot read %s: %s", path,
-				   pst_strerror(rc));
+				   rootfs_strerror(rc));
 	}
 }
 

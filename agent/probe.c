@@ -218,11 +218,8 @@ int probe_read_file(const struct probe_ctx *ctx, struct probe_out *o,
 				      path, max ? max : (size_t)ROOTFS_DEFAULT_MAX_READ);
 	case PST_E_INVAL:
 		return probe_out_fail(o, rc, "cannot read %s: not a regular file", path);
-	case PST_E_ACCES:
-		return probe_out_fail(o, rc, "cannot read %s: permission denied; run the agent as root or with CAP_DAC_READ_SEARCH",
-				      path);
 	default:
-		return probe_out_fail(o, rc, "cannot read %s: %s", path, pst_strerror(rc));
+		return probe_out_fail(o, rc, "cannot read %s: %s", path, rootfs_strerror(rc));
 	}
 }
 
@@ -247,7 +244,7 @@ int probe_expand(const struct probe_ctx *ctx, struct probe_out *o, const char *p
 	if (rc == PST_E_LIMIT)
 		return probe_out_fail(o, rc, "pattern %s matches too many paths; narrow it", pattern);
 	if (rc < 0)
-		return probe_out_fail(o, rc, "cannot expand pattern %s: %s", pattern, pst_strerror(rc));
+		return probe_out_fail(o, rc, "cannot expand pattern %s: %s", pattern, rootfs_strerror(rc));
 	return 0;
 }
 

@@ -753,3 +753,10 @@ out:
 	strlist_free(&cur);
 	return rc;
 }
+
+const char *rootfs_strerror(int code)
+{
+	if (code == PST_E_ACCES)
+		return "permission denied; run the agent as root or with CAP_DAC_READ_SEARCH";
+	return pst_strerror(code);
+}

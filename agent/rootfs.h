@@ -72,6 +72,13 @@ int rootfs_glob(const struct rootfs *r, const char *pattern,
 		size_t max_matches, char ***paths, size_t *n);
 void rootfs_glob_free(char **paths, size_t n);
 
+/*
+ * Why a rootfs call failed, for a person: pst_strerror's text, with what to
+ * do added where there is something to do (permission denied: run the
+ * agent as root or with CAP_DAC_READ_SEARCH).  Static; never NULL.
+ */
+const char *rootfs_strerror(int code);
+
 /* True when s holds glob metacharacters (*, ?, [). */
 bool rootfs_has_glob(const char *s);
 

@@ -163,13 +163,13 @@ static int add_target(struct file_run *fr, struct probe_out *out,
 	rc = rootfs_openat(fr->ctx->root, path, O_PATH, false, &fd);
 	if (rc < 0)
 		return probe_out_fail(out, rc, "cannot open %s: %s", path,
-				      pst_strerror(rc));
+				      rootfs_strerror(rc));
 	n = readlinkat(fd, "", buf, sizeof(buf));
 	rc = n < 0 ? pst_from_errno(errno) : 0;
 	close(fd);
 	if (rc < 0)
 		return probe_out_fail(out, rc, "cannot read link %s: %s", path,
-				      pst_strerror(rc));
+				      rootfs_strerror(rc));
 	if ((size_t)n >= sizeof(buf))
 		return probe_out_fail(out, PST_E_TOOBIG,
 				      "cannot read link %s: target longer than %d bytes",
@@ -198,13 +198,9 @@ static int observe(struct file_run *fr, struct probe_out *out, const char *path)
 	case PST_E_NOTDIR:
 		return add_missing(fr, out, path,
 				   "does not exist (a parent component is not a directory)");
-	case PST_E_ACCES:
-		return probe_out_fail(out, rc,
-				      "cannot stat %s: permission denied; run the agent as root or with CAP_DAC_READ_SEARCH",
-				      path);
 	default:
 		return probe_out_fail(out, rc, "cannot stat %s: %s", path,
-				      pst_strerror(rc));
+				      rootfs_strerror(rc));
 	}
 
 	if (strcmp(attr, "exists") == 0)

@@ -226,12 +226,8 @@ static int fail_errno(struct probe_out *out, int err, const char *what,
 {
 	int rc = pst_from_errno(err);
 
-	if (rc == PST_E_ACCES)
-		return probe_out_fail(out, rc,
-				      "cannot %s %s: permission denied; run the agent as root or with CAP_DAC_READ_SEARCH",
-				      what, path);
 	return probe_out_fail(out, rc, "cannot %s %s: %s", what, path,
-			      strerror(err));
+			      rc == PST_E_ACCES ? rootfs_strerror(rc) : strerror(err));
 }
 
 /*
@@ -341,13 +337,9 @@ static int walk_start(struct fsscan *fs, struct probe_out *out,
 	rc = rootfs_stat(fs->ctx->root, fs->path, true, &st);
 	if (rc == PST_E_NOENT || rc == PST_E_NOTDIR)
 		return 0; /* common (/srv, /opt); nothing to report */
-	if (rc == PST_E_ACCES)
-		return probe_out_fail(out, rc,
-				      "cannot stat %s: permission denied; run the agent as root or with CAP_DAC_READ_SEARCH",
-				      fs->path);
 	if (rc < 0)
 		return probe_out_fail(out, rc, "cannot stat %s: %s", fs->path,
-				      pst_strerror(rc));
+				      rootfs_strerror(rc));
 	rc = count_entry(fs, out);
 	if (rc < 0)
 		return rc;
@@ -357,13 +349,9 @@ static int walk_start(struct fsscan *fs, struct probe_out *out,
 	fs->dev = st.st_dev;
 	rc = rootfs_openat(fs->ctx->root, fs->path, O_RDONLY | O_DIRECTORY, true,
 			   &fd);
-	if (rc == PST_E_ACCES)
-		return probe_out_fail(out, rc,
-				      "cannot read directory %s: permission denied; run the agent as root or with CAP_DAC_READ_SEARCH",
-				      fs->path);
 	if (rc < 0)
 		return probe_out_fail(out, rc, "cannot read directory %s: %s",
-				      fs->path, pst_strerror(rc));
+				      fs->path, rootfs_strerror(rc));
 	return walk_dir(fs, out, fd, len, 0);
 }
 

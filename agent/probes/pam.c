@@ -832,7 +832,7 @@ static int read_pwquality_conf(struct stack *st, const char *key, struct found *
 		rc = 0;
 	} else if (rc < 0) {
 		return probe_out_fail(st->out, rc, "cannot list %s: %s", dir,
-				      pst_strerror(rc));
+				      rootfs_strerror(rc));
 	}
 	for (i = 0; i < nn && rc == 0; i++) {
 		const char *c = strstr(names[i], ".conf");

@@ -181,7 +181,7 @@ static int do_include(struct scan *sc, const char *path, unsigned lineno,
 			rc = 0;
 		} else if (rc < 0) {
 			rc = probe_out_fail(sc->out, rc, "%s: cannot expand Include %s: %s",
-					    from, pattern, pst_strerror(rc));
+					    from, pattern, rootfs_strerror(rc));
 			goto out;
 		}
 		for (i = 0; i < nmatch; i++) {

@@ -263,7 +263,7 @@ static int do_include(struct scan *sc, const char *path, unsigned lineno, int de
 	}
 	if (rc < 0) {
 		rc = probe_out_fail(sc->out, rc, "%s: cannot list %s %s: %s", from, directive,
-				    target, pst_strerror(rc));
+				    target, rootfs_strerror(rc));
 		goto out;
 	}
 	for (i = 0; i < nnames; i++) {
@@ -286,7 +286,7 @@ static int do_include(struct scan *sc, const char *path, unsigned lineno, int de
 		}
 		if (rc < 0 && rc != PST_E_NOENT && rc != PST_E_LOOP) {
 			rc = probe_out_fail(sc->out, rc, "%s: cannot read %s: %s", from, file,
-					    pst_strerror(rc));
+					    rootfs_strerror(rc));
 			free(file);
 			goto out;
 		}

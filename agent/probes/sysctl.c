@@ -466,7 +466,7 @@ static int list_files(const struct probe_ctx *ctx, struct probe_out *out,
 		}
 		if (rc < 0) {
 			rc = probe_out_fail(out, rc, "cannot list %s: %s",
-					    sysctl_dirs[d], pst_strerror(rc));
+					    sysctl_dirs[d], rootfs_strerror(rc));
 			goto out;
 		}
 		for (i = 0; i < nn && rc == 0; i++) {
