@@ -308,6 +308,10 @@ static enum check_status eval_rule(const struct rule *r, const struct probe_ctx 
 	struct probe_out out;
 	enum check_status st;
 	size_t i, present = 0, shown = 0, bad = 0;
+	struct verdict {
+		bool ok;
+		const char *why; /* why it could not be compared, or NULL */
+	} *verdicts;
 	const char *why;
 	int rc;
 
@@ -364,21 +368,31 @@ static enum check_status eval_rule(const struct rule *r, const struct probe_ctx 
 		return st;
 	}
 
-	/* Comparison: every observation must satisfy; evidence shows the failures, else all. */
-	for (i = 0; i < out.n; i++)
-		bad += !satisfies(r, &out.items[i].v, &why);
+	/*
+	 * Comparison: every observation must satisfy; evidence shows the
+	 * failures, else all.  Each observation is compared once: the verdicts
+	 * are kept for the evidence pass.
+	 */
+	verdicts = calloc(out.n ? out.n : 1, sizeof(*verdicts));
+	if (verdicts == NULL) {
+		l->oom = true;
+		probe_out_cleanup(&out);
+		return CHECK_ERROR;
+	}
+	for (i = 0; i < out.n; i++) {
+		verdicts[i].ok = satisfies(r, &out.items[i].v, &verdicts[i].why);
+		bad += !verdicts[i].ok;
+	}
 	if (out.n == 0)
 		ev_rule(l, r, strdup("nothing to compare: the probe found no items"), expected_text(r), true);
-	for (i = 0; i < out.n; i++) {
-		bool ok = satisfies(r, &out.items[i].v, &why);
-		if (bad > 0 && ok)
+	for (i = 0; i < out.n && shown < ENGINE_MAX_EVIDENCE_PER_RULE; i++) {
+		if (bad > 0 && verdicts[i].ok)
 			continue;
-		if (shown < ENGINE_MAX_EVIDENCE_PER_RULE) {
-			ev_observation(l, r, &out.items[i], why, ok);
-			shown++;
-		}
+		ev_observation(l, r, &out.items[i], verdicts[i].why, verdicts[i].ok);
+		shown++;
 	}
 	ev_more(l, r, (bad > 0 ? bad : out.n) - shown, bad == 0);
+	free(verdicts);
 	probe_out_cleanup(&out);
 	return bad > 0 ? CHECK_FAIL : CHECK_PASS;
 }
