@@ -25,7 +25,7 @@ as_root() {
 
 if command -v apt-get >/dev/null 2>&1; then
 	pkgs=(build-essential cmake pkg-config libjansson-dev libprotobuf-c-dev
-		protobuf-c-compiler libssl-dev)
+		protobuf-c-compiler libssl-dev libuv1-dev libsqlite3-dev)
 	if [ "$want_test" -eq 1 ]; then
 		pkgs+=(libcmocka-dev jq protobuf-compiler valgrind clang libclang-rt-14-dev)
 	fi
@@ -40,7 +40,7 @@ if command -v apt-get >/dev/null 2>&1; then
 	fi
 elif command -v dnf >/dev/null 2>&1; then
 	pkgs=(gcc make cmake pkgconf-pkg-config jansson-devel protobuf-c-devel
-		protobuf-c-compiler openssl-devel)
+		protobuf-c-compiler openssl-devel libuv-devel sqlite-devel)
 	if [ "$want_test" -eq 1 ]; then
 		pkgs+=(libcmocka-devel jq protobuf-compiler valgrind clang compiler-rt)
 	fi
