@@ -194,6 +194,17 @@ void frame_reader_init(struct frame_reader *r, size_t max)
 	r->err = 0;
 }
 
+int frame_reader_raise_max(struct frame_reader *r, size_t max)
+{
+	max = effective_max(max);
+	if (max < r->max)
+		return PST_E_INVAL;
+	/* Headers already judged passed the lower limit, so they pass this one. */
+	r->max = max;
+	r->buf.max = reader_ceiling(max);
+	return 0;
+}
+
 void frame_reader_cleanup(struct frame_reader *r)
 {
 	strbuf_cleanup(&r->buf);

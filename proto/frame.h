@@ -79,6 +79,13 @@ struct frame_reader {
 /* Initialise an empty reader accepting payloads of at most max bytes. */
 void frame_reader_init(struct frame_reader *r, size_t max);
 
+/*
+ * Raise the payload limit of a live reader, keeping what it holds: a
+ * connection reads with a small limit until its peer has said Hello, then
+ * with the full one.  PST_E_INVAL when max is below the current limit.
+ */
+int frame_reader_raise_max(struct frame_reader *r, size_t max);
+
 /* Free the buffered bytes; the reader may be reused after frame_reader_init. */
 void frame_reader_cleanup(struct frame_reader *r);
 
