@@ -27,7 +27,7 @@ if command -v apt-get >/dev/null 2>&1; then
 	pkgs=(build-essential cmake pkg-config libjansson-dev libprotobuf-c-dev
 		protobuf-c-compiler libssl-dev libuv1-dev libsqlite3-dev)
 	if [ "$want_test" -eq 1 ]; then
-		pkgs+=(libcmocka-dev jq protobuf-compiler valgrind clang libclang-rt-14-dev)
+		pkgs+=(libcmocka-dev jq protobuf-compiler valgrind clang libclang-rt-14-dev sqlite3 openssl python3)
 	fi
 	missing=()
 	for p in "${pkgs[@]}"; do
@@ -42,7 +42,7 @@ elif command -v dnf >/dev/null 2>&1; then
 	pkgs=(gcc make cmake pkgconf-pkg-config jansson-devel protobuf-c-devel
 		protobuf-c-compiler openssl-devel libuv-devel sqlite-devel)
 	if [ "$want_test" -eq 1 ]; then
-		pkgs+=(libcmocka-devel jq protobuf-compiler valgrind clang compiler-rt)
+		pkgs+=(libcmocka-devel jq protobuf-compiler valgrind clang compiler-rt sqlite openssl python3)
 	fi
 	as_root dnf install -y "${pkgs[@]}"
 else
