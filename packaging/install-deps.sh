@@ -5,11 +5,15 @@
 set -euo pipefail
 
 want_test=0
+want_run=0
 for arg in "$@"; do
 	case "$arg" in
-	--test) want_test=1 ;;
+	--test) want_test=1; want_run=1 ;;
+	--run) want_run=1 ;;
 	-h | --help)
-		echo "usage: $0 [--test]   (--test adds the test tools: cmocka, jq, protoc, valgrind, clang)"
+		echo "usage: $0 [--run] [--test]"
+		echo "  --run   adds what scripts/quickstart.sh uses (jq, python3)"
+		echo "  --test  adds the test tools (cmocka, jq, protoc, valgrind, clang, sqlite3, openssl)"
 		exit 0
 		;;
 	*)
@@ -26,6 +30,9 @@ as_root() {
 if command -v apt-get >/dev/null 2>&1; then
 	pkgs=(build-essential cmake pkg-config libjansson-dev libprotobuf-c-dev
 		protobuf-c-compiler libssl-dev libuv1-dev libsqlite3-dev)
+	if [ "$want_run" -eq 1 ]; then
+		pkgs+=(jq python3)
+	fi
 	if [ "$want_test" -eq 1 ]; then
 		pkgs+=(libcmocka-dev jq protobuf-compiler valgrind clang libclang-rt-14-dev sqlite3 openssl python3)
 	fi
@@ -41,6 +48,12 @@ if command -v apt-get >/dev/null 2>&1; then
 elif command -v dnf >/dev/null 2>&1; then
 	pkgs=(gcc make cmake pkgconf-pkg-config jansson-devel protobuf-c-devel
 		protobuf-c-compiler openssl-devel libuv-devel sqlite-devel)
+	if [ "$want_run" -eq 1 ]; then
+		pkgs+=(jq python3)
+	fi
+	if [ "$want_run" -eq 1 ]; then
+		pkgs+=(jq python3)
+	fi
 	if [ "$want_test" -eq 1 ]; then
 		pkgs+=(libcmocka-devel jq protobuf-compiler valgrind clang compiler-rt sqlite openssl python3)
 	fi

@@ -19,7 +19,7 @@ for arg in "$@"; do
 	esac
 done
 
-./packaging/install-deps.sh
+./packaging/install-deps.sh --run
 cmake --preset dev >/dev/null
 cmake --build --preset dev -j"$(nproc)" >/dev/null
 bin=$src/build/dev
