@@ -1,7 +1,8 @@
 /*
  * test_frame.c - the framing module: round trips, every truncation, the
  * limit exactly and one over, garbage and empty payloads, trailing bytes,
- * the incremental reader and its sticky errors, and the fd helpers.
+ * the incremental reader, its sticky errors and its raised limit, and the fd
+ * helpers.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -905,6 +906,85 @@ static void test_fd_pipe(void **state)
 	free(f);
 }
 
+/*
+ * A connection reads with a small limit until its peer has said Hello, then
+ * raises it: what is already buffered stays, later headers meet the new
+ * limit, and the buffer's ceiling grows with it.
+ */
+static void test_reader_raise_max(void **state)
+{
+	enum { SMALL = 64 };
+	struct report_msg m;
+	struct frame_reader r;
+	Posture__V1__Envelope hb_env, b_env, *got;
+	Posture__V1__Heartbeat hb;
+	Posture__V1__PolicyBundle b;
+	Posture__V1__PolicyFile pf, *pfp;
+	uint8_t *fr, *fh, *fb, *content, *both;
+	size_t lr, lh, lb, want;
+
+	(void)state;
+	make_report(&m);
+	fr = encode_ok(&m.env, &lr);
+	make_heartbeat(&hb_env, &hb, 3);
+	fh = encode_ok(&hb_env, &lh);
+	assert_true(lr - FRAME_HEADER_LEN > SMALL);
+	assert_true(lh - FRAME_HEADER_LEN <= SMALL);
+	both = malloc(lh + lr);
+	assert_non_null(both);
+	memcpy(both, fh, lh);
+	memcpy(both + lh, fr, lr);
+
+	/* At the small limit the report is refused as its header arrives. */
+	frame_reader_init(&r, SMALL);
+	assert_int_equal(frame_reader_feed(&r, both, lh + lr), PST_E_TOOBIG);
+	assert_int_equal(frame_reader_next(&r, &got), PST_E_TOOBIG);
+	assert_null(got);
+	frame_reader_cleanup(&r);
+
+	/* Raised with a heartbeat and three bytes of the report's header buffered. */
+	frame_reader_init(&r, SMALL);
+	assert_int_equal(frame_reader_feed(&r, both, lh + 3), 0);
+	assert_int_equal(frame_reader_next(&r, &got), 0);
+	check_heartbeat(got, 3);
+	frame_envelope_free(got);
+	assert_int_equal(frame_reader_next(&r, &got), 0);
+	assert_null(got);
+	assert_int_equal(frame_reader_raise_max(&r, FRAME_DEFAULT_MAX), 0);
+	assert_int_equal(frame_reader_feed(&r, both + lh + 3, lr - 3), 0);
+	assert_int_equal(frame_reader_next(&r, &got), 0);
+	check_report(got);
+	frame_envelope_free(got);
+	assert_int_equal(frame_reader_next(&r, &got), 0);
+	assert_null(got);
+
+	/* Lowering is refused and leaves the limit as it was; the same limit is fine. */
+	assert_int_equal(frame_reader_raise_max(&r, SMALL), PST_E_INVAL);
+	assert_int_equal(frame_reader_raise_max(&r, FRAME_DEFAULT_MAX - 1), PST_E_INVAL);
+	assert_int_equal(frame_reader_raise_max(&r, FRAME_DEFAULT_MAX), 0);
+
+	/* A frame larger than the old buffer ceiling now goes in whole. */
+	want = 2 * (SMALL + FRAME_HEADER_LEN) + FRAME_READER_SLACK + 1;
+	content = calloc(1, want);
+	assert_non_null(content);
+	make_bundle(&b_env, &b, &pf, &pfp, content, want);
+	fb = encode_ok(&b_env, &lb);
+	assert_int_equal(frame_reader_feed(&r, fb, lb), 0);
+	assert_int_equal(frame_reader_next(&r, &got), 0);
+	assert_non_null(got);
+	assert_int_equal(got->body_case, POSTURE__V1__ENVELOPE__BODY_POLICY_BUNDLE);
+	assert_int_equal(got->policy_bundle->n_policies, 1);
+	assert_int_equal(got->policy_bundle->policies[0]->content.len, pf.content.len);
+	frame_envelope_free(got);
+	frame_reader_cleanup(&r);
+
+	free(fb);
+	free(content);
+	free(both);
+	free(fh);
+	free(fr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -921,6 +1001,7 @@ int main(void)
 		cmocka_unit_test(test_reader_chunks),
 		cmocka_unit_test(test_reader_ceiling),
 		cmocka_unit_test(test_reader_sticky),
+		cmocka_unit_test(test_reader_raise_max),
 		cmocka_unit_test(test_fd_pipe),
 	};
 
