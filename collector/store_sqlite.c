@@ -224,7 +224,7 @@ static int db_fail(struct sqlite_store *q, int rc, struct pst_err *e, const char
 	const char *msg = q->db != NULL ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc);
 
 	return pst_err_set(e, (rc & 0xff) == SQLITE_NOMEM ? PST_E_NOMEM : PST_E_STORE,
-			   "store %.300s: %s: %s (%s)", q->path, what, msg, advice(rc));
+			   "%s: %s (%s)", what, msg, advice(rc));
 }
 
 static int exec_sql(struct sqlite_store *q, const char *sql, struct pst_err *e, const char *what)
@@ -299,8 +299,8 @@ static int create_private(const char *path, struct pst_err *e)
 	if (fd < 0) {
 		if (errno == EEXIST)
 			return 0;
-		return pst_err_set(e, pst_from_errno(errno), "store %.300s: cannot create it: %s (%s)",
-				   path, strerror(errno),
+		return pst_err_set(e, pst_from_errno(errno), "cannot create it: %s (%s)",
+				   strerror(errno),
 				   errno == ENOENT ? "create its directory first"
 						   : "check the directory's owner and mode");
 	}
@@ -308,8 +308,7 @@ static int create_private(const char *path, struct pst_err *e)
 		int err = errno;
 
 		close(fd);
-		return pst_err_set(e, pst_from_errno(err), "store %.300s: chmod 0600: %s", path,
-				   strerror(err));
+		return pst_err_set(e, pst_from_errno(err), "chmod 0600: %s", strerror(err));
 	}
 	close(fd);
 	return 0;
@@ -339,8 +338,8 @@ static int migrate_one(struct sqlite_store *q, int64_t *v, struct pst_err *e)
 			goto out;
 		if (ntables != 0) {
 			rc = pst_err_set(e, PST_E_STORE,
-					 "store %.300s: the file holds tables but is no posture store: "
-					 "give the collector its own file", q->path);
+					 "the file holds tables but is no posture store: "
+					 "give the collector its own file");
 			goto out;
 		}
 	}
@@ -375,9 +374,9 @@ static int migrate(struct sqlite_store *q, struct pst_err *e)
 		return rc;
 	if (app != 0 && app != STORE_APPLICATION_ID)
 		return pst_err_set(e, PST_E_STORE,
-				   "store %.300s: this SQLite file belongs to another program "
+				   "this SQLite file belongs to another program "
 				   "(application_id 0x%llx): give the collector its own file",
-				   q->path, (unsigned long long)app);
+				   (unsigned long long)app);
 	rc = query_int(q, "PRAGMA user_version", &v, e);
 	while (rc == 0 && v < SCHEMA_VERSION)
 		rc = migrate_one(q, &v, e);
@@ -385,9 +384,9 @@ static int migrate(struct sqlite_store *q, struct pst_err *e)
 		return rc;
 	if (v > SCHEMA_VERSION)
 		return pst_err_set(e, PST_E_STORE,
-				   "store %.300s: schema version %lld is newer than this collector's "
+				   "schema version %lld is newer than this collector's "
 				   "(%d): run the newer posture-collector that wrote it, or restore a "
-				   "backup taken before the upgrade", q->path, (long long)v,
+				   "backup taken before the upgrade", (long long)v,
 				   SCHEMA_VERSION);
 	q->version = (int)v;
 	return 0;
@@ -434,8 +433,8 @@ static int sqlite_open(const char *path, struct store **out, struct pst_err *e)
 
 		if (mode == NULL || strcmp(mode, "wal") != 0) {
 			rc = pst_err_set(e, PST_E_STORE,
-					 "store %.300s: WAL mode refused (journal mode %s): put the "
-					 "store on a local file system", path, mode ? mode : "?");
+					 "WAL mode refused (journal mode %s): put the "
+					 "store on a local file system", mode ? mode : "?");
 			goto out;
 		}
 		rc = SQLITE_OK;
@@ -444,6 +443,8 @@ static int sqlite_open(const char *path, struct store **out, struct pst_err *e)
 		rc = db_fail(q, rc, e, "setting WAL mode");
 		goto out;
 	}
+	sqlite3_finalize(st);
+	st = NULL;
 	rc = exec_sql(q, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", e,
 		      "setting synchronous and foreign keys");
 	if (rc < 0)
@@ -463,6 +464,7 @@ static int sqlite_open(const char *path, struct store **out, struct pst_err *e)
 out:
 	sqlite3_finalize(st);
 	if (rc < 0) {
+		pst_err_prefix(e, "store %.300s", path);
 		sqlite_close(&q->base);
 		return rc;
 	}
@@ -488,8 +490,10 @@ static int sqlite_host_hello(struct store *s, const char *agent_id, const struct
 	int rc;
 
 	rc = step_done(q, q->stmt[S_BEGIN], e, "starting a transaction");
-	if (rc < 0)
+	if (rc < 0) {
+		pst_err_prefix(e, "store %.300s: agent %.200s", q->path, agent_id);
 		return rc;
+	}
 	st = q->stmt[S_HOST_HELLO];
 	bind_text(st, 1, agent_id);
 	bind_facts(st, facts);
@@ -512,7 +516,7 @@ static int sqlite_host_hello(struct store *s, const char *agent_id, const struct
 out:
 	if (rc < 0) {
 		step_done(q, q->stmt[S_ROLLBACK], NULL, "rolling back");
-		pst_err_prefix(e, "agent %.200s", agent_id);
+		pst_err_prefix(e, "store %.300s: agent %.200s", q->path, agent_id);
 		*last_seq = 0;
 	}
 	return rc;
@@ -675,7 +679,7 @@ static int put_result(struct sqlite_store *q, const struct store_report *r,
 	evidence = evidence_json(res);
 	controls = controls_json(res);
 	if (evidence == NULL || controls == NULL) {
-		rc = pst_err_set(e, PST_E_NOMEM, "store %.300s: out of memory", q->path);
+		rc = pst_err_set(e, PST_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if (!exists || strcmp(old_status, status) != 0) {
@@ -778,8 +782,10 @@ static int sqlite_put_reports(struct store *s, struct store_report *const *repor
 	int rc;
 
 	rc = step_done(q, q->stmt[S_BEGIN], e, "starting a transaction");
-	if (rc < 0)
+	if (rc < 0) {
+		pst_err_prefix(e, "store %.300s", q->path);
 		return rc;
+	}
 	for (i = 0; i < n; i++) {
 		const struct store_report *r = reports[i];
 		sqlite3_stmt *st = q->stmt[S_SCAN_EXISTS];
@@ -812,6 +818,7 @@ out:
 			step_done(q, q->stmt[S_ROLLBACK], NULL, "rolling back");
 		for (i = 0; i < n; i++)
 			duplicate[i] = false;
+		pst_err_prefix(e, "store %.300s", q->path);
 	}
 	return rc;
 }
@@ -855,6 +862,8 @@ static int each_row(struct sqlite_store *q, sqlite3_stmt *st,
 		}
 	}
 	rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, e, what);
+	if (rc < 0)
+		pst_err_prefix(e, "store %.300s", q->path);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -907,8 +916,11 @@ static int sqlite_each_host(struct store *s, int (*cb)(void *arg, const struct s
 	int rc;
 
 	rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return db_fail(q, rc, e, "reading hosts");
+	if (rc != SQLITE_OK) {
+		rc = db_fail(q, rc, e, "reading hosts");
+		pst_err_prefix(e, "store %.300s", q->path);
+		return rc;
+	}
 	return each_row(q, st, host_row, &c, e, "reading hosts");
 }
 
@@ -948,8 +960,11 @@ static int sqlite_each_result(struct store *s, const char *agent_id,
 	int rc;
 
 	rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return db_fail(q, rc, e, "reading results");
+	if (rc != SQLITE_OK) {
+		rc = db_fail(q, rc, e, "reading results");
+		pst_err_prefix(e, "store %.300s", q->path);
+		return rc;
+	}
 	bind_text(st, 1, agent_id);
 	return each_row(q, st, result_row, &c, e, "reading results");
 }
@@ -966,8 +981,10 @@ static int sqlite_counts(struct store *s, struct store_counts *c, struct pst_err
 
 	for (int i = 0; i < 4; i++) {
 		rc = query_int(q, sql[i], &v[i], e);
-		if (rc < 0)
+		if (rc < 0) {
+			pst_err_prefix(e, "store %.300s", q->path);
 			return rc;
+		}
 	}
 	c->hosts = (uint64_t)v[0];
 	c->scans = (uint64_t)v[1];
