@@ -209,9 +209,13 @@ static void do_reports(struct ingest *ig, struct queue *batch)
 				  "will send them again: %s", n, attempt, err.msg);
 			break;
 		}
-		log_warn("ingest: storing a batch of %zu reports failed (attempt %u); they stay "
-			 "queued and unacknowledged, retrying in %llu ms: %s", n, attempt,
-			 (unsigned long long)backoff, err.msg);
+		if (ig->stopping)
+			log_warn("ingest: storing a batch of %zu reports failed (attempt %u); "
+				 "shutting down, retrying at once: %s", n, attempt, err.msg);
+		else
+			log_warn("ingest: storing a batch of %zu reports failed (attempt %u); they "
+				 "stay queued and unacknowledged, retrying in %llu ms: %s", n,
+				 attempt, (unsigned long long)backoff, err.msg);
 		wait_ms(ig, backoff);
 		uv_mutex_unlock(&ig->mu);
 		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
