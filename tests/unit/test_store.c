@@ -15,12 +15,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "show.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -693,6 +695,80 @@ static void test_readers(void **state)
 	assert_int_equal(rs.row[0].status, STORE_FAIL);
 }
 
+/* show output of the store at spec, as a heap string. */
+static char *show(const char *spec, bool json)
+{
+	struct pst_err e = {0};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	if (show_store(spec, out, json, &e) != 0)
+		fail_msg("%s", e.msg);
+	fclose(out);
+	return buf;
+}
+
+static void test_show(void **state)
+{
+	struct fx *f = *state;
+	static const enum store_status st[] = {STORE_PASS, STORE_FAIL, STORE_ERROR,
+					       STORE_NOT_APPLICABLE};
+	struct store_facts facts = {.hostname = "idle-1", .os_id = "rhel", .os_version = "9"};
+	struct store_report *r[1];
+	struct pst_err e = {0};
+	json_t *doc, *h, *p;
+	uint64_t last;
+	bool dup[1];
+	char *text;
+
+	r[0] = mk_report("agent-a", 3, st, 4);
+	r[0]->results[2].severity = STORE_SEV_CRITICAL; /* an error sorts after failures */
+	assert_int_equal(put(f->s, r, 1, dup, &e), 0);
+	free_all(r, 1);
+	assert_int_equal(store_host_hello(f->s, "agent-b", &facts, T0, &last, &e), 0);
+
+	text = show(f->spec, false);
+	assert_non_null(strstr(text, ": 2 hosts, 1 report stored\n"));
+	assert_non_null(strstr(text, "\nagent-a  web-1  debian 12  kernel 6.1.0-18-amd64\n"
+				   "  last report 2025-11-24T16:00:03.001Z (seq 3)  score 50.0  "
+				   "pass 1  fail 1  error 1  n/a 1\n"
+				   "  high      fail   c2  A check\n"
+				   "                   observed: yes; expected: no\n"
+				   "  critical  error  c3  A check\n"));
+	assert_non_null(strstr(text, "\nagent-b  idle-1  rhel 9  kernel -\n"
+				   "  last report never (seq 0)  score -  pass 0  fail 0  error 0  "
+				   "n/a 0\n"));
+	free(text);
+
+	text = show(f->spec, true);
+	doc = json_loads(text, 0, NULL);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "format")), "posture.show/v1");
+	assert_int_equal(json_array_size(json_object_get(doc, "hosts")), 2);
+	h = json_array_get(json_object_get(doc, "hosts"), 0);
+	assert_string_equal(json_string_value(json_object_get(h, "agent_id")), "agent-a");
+	assert_string_equal(json_string_value(json_object_get(h, "last_report")),
+			    "2025-11-24T16:00:03.001Z");
+	assert_true(json_real_value(json_object_get(json_object_get(h, "summary"), "score")) ==
+		    50.0);
+	assert_non_null(strstr(text, "\"score\": 50.0"));
+	assert_int_equal(json_array_size(json_object_get(h, "problems")), 2);
+	p = json_array_get(json_object_get(h, "problems"), 0);
+	assert_string_equal(json_string_value(json_object_get(p, "check")), "c2");
+	assert_string_equal(json_string_value(json_object_get(p, "status")), "fail");
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(json_object_get(p, "evidence"), 0), "observed")), "yes");
+	h = json_array_get(json_object_get(doc, "hosts"), 1);
+	assert_true(json_is_null(json_object_get(h, "last_report")));
+	assert_null(json_object_get(json_object_get(h, "summary"), "score"));
+	json_decref(doc);
+	free(text);
+
+	assert_int_equal(show_store("postgresql://x/y", stdout, false, &e), PST_E_INVAL);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -715,6 +791,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_batch_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unstorable_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_show, setup, teardown),
 		cmocka_unit_test(test_names),
 	};
 
