@@ -150,7 +150,7 @@ static void do_hello(struct ingest *ig, struct item *it)
 	it->status = store_host_hello(ig->st, it->agent_id, &it->facts, it->now_us,
 				      &it->last_seq, &err);
 	if (it->status < 0) {
-		log_warn("ingest: %s", err.msg);
+		log_warn("ingest: recording a Hello failed; the agent will reconnect: %s", err.msg);
 		it->msg = strdup(err.msg);
 	}
 }
@@ -326,13 +326,14 @@ int ingest_new(uv_loop_t *loop, struct store *st, const struct ingest_limits *li
 	       struct ingest **out, struct pst_err *e)
 {
 	struct ingest *ig;
+	bool mutex = false, cond = false;
 	int rc;
 
 	*out = NULL;
 	ig = calloc(1, sizeof(*ig));
-	if (ig == NULL) {
-		store_close(st);
-		return pst_err_set(e, PST_E_NOMEM, "ingest: out of memory");
+	if (ig == NULL || (ig->async = malloc(sizeof(*ig->async))) == NULL) {
+		rc = pst_err_set(e, PST_E_NOMEM, "ingest: out of memory");
+		goto out;
 	}
 	ig->loop = loop;
 	ig->st = st;
@@ -341,22 +342,19 @@ int ingest_new(uv_loop_t *loop, struct store *st, const struct ingest_limits *li
 		ig->lim.batch_max_reports = 1;
 	queue_init(&ig->in);
 	queue_init(&ig->out);
-	ig->async = malloc(sizeof(*ig->async));
-	if (ig->async == NULL) {
-		rc = pst_err_set(e, PST_E_NOMEM, "ingest: out of memory");
-		goto fail_mem;
-	}
 	if ((rc = uv_mutex_init(&ig->mu)) != 0) {
 		rc = pst_err_set(e, PST_E_SYS, "ingest: mutex: %s", uv_strerror(rc));
-		goto fail_mem;
+		goto out;
 	}
+	mutex = true;
 	if ((rc = uv_cond_init(&ig->cond)) != 0) {
 		rc = pst_err_set(e, PST_E_SYS, "ingest: condition variable: %s", uv_strerror(rc));
-		goto fail_mutex;
+		goto out;
 	}
+	cond = true;
 	if ((rc = uv_async_init(loop, ig->async, on_async)) != 0) {
 		rc = pst_err_set(e, PST_E_SYS, "ingest: async handle: %s", uv_strerror(rc));
-		goto fail_cond;
+		goto out;
 	}
 	ig->async->data = ig;
 	if ((rc = uv_thread_create(&ig->thread, thread_main, ig)) != 0) {
@@ -372,12 +370,13 @@ int ingest_new(uv_loop_t *loop, struct store *st, const struct ingest_limits *li
 	ig->thread_running = true;
 	*out = ig;
 	return 0;
-fail_cond:
-	uv_cond_destroy(&ig->cond);
-fail_mutex:
-	uv_mutex_destroy(&ig->mu);
-fail_mem:
-	free(ig->async);
+out:
+	if (cond)
+		uv_cond_destroy(&ig->cond);
+	if (mutex)
+		uv_mutex_destroy(&ig->mu);
+	if (ig != NULL)
+		free(ig->async);
 	free(ig);
 	store_close(st);
 	return rc;

@@ -381,6 +381,42 @@ static void test_unstorable_report(void **state)
 	run_free(r);
 }
 
+static int hello_status;
+static char hello_msg[1024];
+
+static void on_hello_failed(void *ctx, int status, uint64_t last_seq, const char *msg)
+{
+	struct conn *c = ctx;
+
+	hello_status = status;
+	assert_int_equal(last_seq, 0);
+	assert_non_null(msg);
+	snprintf(hello_msg, sizeof(hello_msg), "%s", msg);
+	answered(c->run, ctx, true, last_seq, status);
+}
+
+/* A Hello the store cannot take is answered with the error, not retried. */
+static void test_hello_failure(void **state)
+{
+	struct run *r = run_new(4, 1, 5);
+	struct store_facts f = {0};
+	(void)state;
+
+	r->locker = lock_store(r->path);
+	f.hostname = xstrdup("web-9");
+	assert_int_equal(ingest_hello(r->ig, "agent-9", &f, T0, on_hello_failed, &r->conn[0]), 0);
+	r->stop_after = 1;
+	run_finish(r);
+	assert_int_equal(r->ngot, 1);
+	assert_int_equal(hello_status, PST_E_STORE);
+	assert_non_null(strstr(hello_msg, "agent-9"));
+	assert_non_null(strstr(hello_msg, "lock"));
+	assert_int_equal(sqlite3_exec(r->locker, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(r->locker);
+	assert_int_equal(counts_of(r->path).hosts, 0);
+	run_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_retry_until_unlocked),
 		cmocka_unit_test(test_stop_with_store_locked),
 		cmocka_unit_test(test_unstorable_report),
+		cmocka_unit_test(test_hello_failure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
