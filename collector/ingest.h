@@ -45,19 +45,29 @@ struct ingest; /* opaque */
 
 /*
  * Start the thread with store st (owned by the ingest from now on, closed
- * by ingest_free).  The loop must be the one the callbacks run on.
+ * by ingest_free, or at once when ingest_new fails).  The loop must be the
+ * one the callbacks run on.
  */
 int ingest_new(uv_loop_t *loop, struct store *st, const struct ingest_limits *lim,
 	       struct ingest **out, struct pst_err *e);
 
 /*
- * Queue a report (taken: the ingest frees it).  cb(ctx, seq, status) runs
- * later on the loop thread, exactly once, in submission order per ctx.
- * Returns PST_E_INVAL after ingest_stop().
+ * Queue a report (taken: the ingest frees it, also when it refuses it).
+ * cb(ctx, seq, status) runs later on the loop thread, exactly once, in
+ * submission order (across all ctx as well).  Returns PST_E_INVAL after
+ * ingest_stop(), PST_E_NOMEM; then cb is never called.
+ *
+ * Besides the statuses above, cb may get PST_E_INVAL for a report that can
+ * never be stored (store_report_check), or the store's error for reports
+ * still failing when ingest_stop() gave up on them: neither is acked.
  */
 int ingest_submit(struct ingest *ig, struct store_report *r, ingest_report_cb cb, void *ctx);
 
-/* Queue a Hello: facts is taken (freed by the ingest). */
+/*
+ * Queue a Hello: facts is taken (freed by the ingest, also on refusal).  It
+ * runs in order with the reports; it is not retried: on failure cb gets the
+ * error and a message, and the connection should close.
+ */
 int ingest_hello(struct ingest *ig, const char *agent_id, struct store_facts *facts,
 		 int64_t now_us, ingest_hello_cb cb, void *ctx);
 
@@ -66,7 +76,9 @@ size_t ingest_queued_bytes(const struct ingest *ig);
 
 /*
  * Commit everything queued, run every callback, stop the thread, then call
- * done(arg) on the loop thread.  Submissions after this are refused.
+ * done(arg) on the loop thread.  Submissions after this are refused.  A
+ * store that still fails is tried a few more times, then the reports left
+ * are answered with its error (not acked) so that shutdown ends.
  */
 void ingest_stop(struct ingest *ig, void (*done)(void *arg), void *arg);
 

@@ -109,6 +109,23 @@ void store_close(struct store *s);
 /* The schema version the store is at after store_open(). */
 int store_schema_version(struct store *s);
 
+/* The spec the store was opened with, for messages; borrowed. */
+const char *store_spec(const struct store *s);
+
+/*
+ * How long a write waits for another process's lock before it fails with
+ * PST_E_STORE (default 5000 ms); the ingest retries such failures.
+ */
+void store_set_busy_timeout(struct store *s, int ms);
+
+/*
+ * 0 when r can be stored: an agent id, seq in 1..2^63-1, ids on every
+ * policy and result, known statuses and severities.  Otherwise PST_E_INVAL
+ * with what is missing: such a report is never stored, however often it is
+ * retried.  store_put_reports() checks every report with it first.
+ */
+int store_report_check(const struct store_report *r, struct pst_err *e);
+
 /*
  * Record that agent_id said Hello with facts at now_us: create the host or
  * update its facts and last_seen.  *last_seq receives the highest sequence
