@@ -255,6 +255,12 @@ static void report_cb(void *ctx, uint64_t seq, int status)
 		} else {
 			fail(c, POSTURE__V1__ERROR__CODE__CODE_INTERNAL, "cannot build Ack");
 		}
+	} else if (!c->closing && status == PST_E_INVAL) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "report %llu can never be stored (see the collector's "
+			 "log); set it aside", (unsigned long long)seq);
+		fail(c, POSTURE__V1__ERROR__CODE__CODE_MALFORMED, msg);
 	} else if (!c->closing) {
 		/* The store stopped before it could commit: no ack; the agent resends. */
 		conn_close(c, "the store stopped before the report was committed");
@@ -271,17 +277,12 @@ static void report_cb(void *ctx, uint64_t seq, int status)
 
 static void on_hello(struct conn *c, const Posture__V1__Hello *h)
 {
-	struct store_facts *facts = malloc(sizeof(*facts));
+	struct store_facts facts;
 	struct pst_err e = {0};
 	int rc;
 
-	if (facts == NULL) {
-		fail(c, POSTURE__V1__ERROR__CODE__CODE_INTERNAL, "out of memory");
-		return;
-	}
-	rc = session_hello_facts(h, facts, &e);
+	rc = session_hello_facts(h, &facts, &e);
 	if (rc != 0) {
-		free(facts);
 		fail(c,
 		     h->protocol_version != SESSION_PROTOCOL_VERSION
 			     ? POSTURE__V1__ERROR__CODE__CODE_VERSION
@@ -291,7 +292,8 @@ static void on_hello(struct conn *c, const Posture__V1__Hello *h)
 	}
 	c->state = CONN_HELLO_WAIT;
 	c->refs++;
-	rc = ingest_hello(c->srv->ingest, c->agent_id, facts, now_us(), hello_cb, c);
+	/* The ingest takes the facts' strings, even when it refuses. */
+	rc = ingest_hello(c->srv->ingest, c->agent_id, &facts, now_us(), hello_cb, c);
 	if (rc != 0) {
 		c->refs--;
 		fail(c, POSTURE__V1__ERROR__CODE__CODE_UNAVAILABLE,
