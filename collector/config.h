@@ -7,10 +7,15 @@
 #ifndef POSTURE_COLLECTOR_CONFIG_H
 #define POSTURE_COLLECTOR_CONFIG_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
+
+#define COLLECTOR_DEFAULT_AGENT_LISTEN "0.0.0.0:7443"
+#define COLLECTOR_DEFAULT_API_LISTEN "127.0.0.1:8443"
+#define COLLECTOR_DEFAULT_STORE "sqlite:posture.db"
 
 struct collector_config {
 	char *path;               /* the file read */
@@ -19,11 +24,14 @@ struct collector_config {
 	uint16_t agent_port;
 	char api_host[256];       /* "api_listen" */
 	uint16_t api_port;
-	char *ca_cert, *ca_key;   /* "ca", "ca_key" */
-	char *cert, *key;         /* the collector's own certificate and key */
-	char *evidence_key;       /* Ed25519 private key for evidence snapshots */
-	char *evidence_pub;
-	char *store;              /* "sqlite:PATH" or a path (SQLite); later "postgresql://..." */
+	char *ca_cert, *ca_key;   /* "ca" (required), "ca_key" (NULL when absent: this
+				     collector cannot issue certificates) */
+	char *cert, *key;         /* the collector's own certificate and key (required) */
+	char *evidence_key;       /* Ed25519 private key for evidence snapshots; NULL when absent */
+	char *evidence_pub;       /* NULL when absent */
+	char *store;              /* after load always "sqlite:PATH" (PATH resolved, or
+				     ":memory:") or a "postgresql://" / "postgres://" URI
+				     as written; the file may say "sqlite:PATH" or a bare path */
 	int log_level;            /* enum log_level; "log_level": "info" */
 
 	/* "limits": {...} */
@@ -42,12 +50,29 @@ struct collector_config {
 	uint32_t conn_max_pending;     /* reports of one connection waiting; default 16 */
 };
 
-/* Load path into c (zeroed first).  On error c holds nothing to free. */
+/*
+ * Load path into c (zeroed first).  On error c holds nothing to free.
+ * Paths in c are absolute when path is (a relative path is made absolute
+ * against the working directory first), so they stay valid after a chdir.
+ */
 int collector_config_load(const char *path, struct collector_config *c, struct pst_err *e);
+
+/*
+ * The same on a parsed document (conf_load / conf_load_buffer): name is the
+ * file named in messages and the base of relative paths.  c is zeroed
+ * first; on error it holds nothing to free.
+ */
+int collector_config_from_json(const char *name, const json_t *doc, struct collector_config *c,
+			       struct pst_err *e);
 
 void collector_config_cleanup(struct collector_config *c);
 
-/* Set every default (used by load, and by init before it writes the file). */
+/*
+ * Set every default (used by load, and by init before it writes the file):
+ * the listen addresses above, log level info, the limits and tuning noted
+ * in the struct; collector_id the host name (NULL if it could not be
+ * copied), no paths (store stays NULL until a file is read).
+ */
 void collector_config_defaults(struct collector_config *c);
 
 #endif

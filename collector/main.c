@@ -1,0 +1,274 @@
+/*
+ * main.c - the posture-collector command line: a table of subcommands,
+ * each with its own options, usage text and handler.
+ *
+ *   posture-collector init --dir DIR [--agent-listen HOST:PORT] [--api-listen HOST:PORT]
+ *                          [--collector-id ID]
+ *   posture-collector issue-agent (--dir DIR | --config FILE) --agent-id ID --out OUT
+ *
+ * Exit status (DESIGN 8): 0 success, 2 usage, configuration, input or I/O
+ * error with a message on stderr.  A subcommand that can find failures or
+ * be refused by a server uses 1 for that.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "pki.h"
+
+#ifndef POSTURE_VERSION
+#define POSTURE_VERSION "0.0.0"
+#endif
+
+#define EXIT_USAGE 2
+#define PROG "posture-collector"
+
+struct command {
+	const char *name;
+	const char *synopsis; /* the line after "usage: posture-collector " */
+	const char *help;     /* the rest of `COMMAND --help` */
+	int (*run)(const struct command *cmd, int argc, char **argv);
+};
+
+static void command_usage(const struct command *cmd, FILE *out)
+{
+	fprintf(out, "usage: " PROG " %s\n%s", cmd->synopsis, out == stdout ? cmd->help : "");
+	if (out != stdout)
+		fprintf(out, "(try: " PROG " %s --help)\n", cmd->name);
+}
+
+/*
+ * getopt_long over argv (argv[0] is the command name); prints the usage
+ * error itself.  Returns the option, -1 at the end, or '?' after an error.
+ */
+static int next_opt(const struct command *cmd, int argc, char **argv,
+		    const struct option *opts)
+{
+	int c;
+
+	opterr = 0;
+	c = getopt_long(argc, argv, "+:h", opts, NULL);
+	if (c == ':' || c == '?') {
+		if (c == ':')
+			fprintf(stderr, PROG " %s: option \"%s\" needs a value\n", cmd->name,
+				argv[optind - 1]);
+		else if (optopt != 0)
+			fprintf(stderr, PROG " %s: unknown option \"-%c\"\n", cmd->name, optopt);
+		else
+			fprintf(stderr, PROG " %s: unknown option \"%s\"\n", cmd->name,
+				argv[optind - 1]);
+		command_usage(cmd, stderr);
+		c = '?';
+	}
+	return c;
+}
+
+/* Anything after the options is a mistake. */
+static int no_operands(const struct command *cmd, int argc, char **argv)
+{
+	if (optind < argc) {
+		fprintf(stderr, PROG " %s: unexpected argument \"%s\"\n", cmd->name, argv[optind]);
+		command_usage(cmd, stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static int missing_opt(const struct command *cmd, const char *opt)
+{
+	fprintf(stderr, PROG " %s: %s is required\n", cmd->name, opt);
+	command_usage(cmd, stderr);
+	return EXIT_USAGE;
+}
+
+/* --- init ------------------------------------------------------------------ */
+
+static int cmd_init(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"dir", required_argument, NULL, 'd'},
+		{"agent-listen", required_argument, NULL, 'a'},
+		{"api-listen", required_argument, NULL, 'p'},
+		{"collector-id", required_argument, NULL, 'i'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct pki_init_opts o = {0};
+	struct pst_err e = {0};
+	char fp[96];
+	int c;
+
+	while ((c = next_opt(cmd, argc, argv, opts)) != -1) {
+		switch (c) {
+		case 'd': o.dir = optarg; break;
+		case 'a': o.agent_listen = optarg; break;
+		case 'p': o.api_listen = optarg; break;
+		case 'i': o.collector_id = optarg; break;
+		case 'h': command_usage(cmd, stdout); return 0;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (no_operands(cmd, argc, argv) != 0)
+		return EXIT_USAGE;
+	if (o.dir == NULL)
+		return missing_opt(cmd, "--dir DIR");
+	if (pki_init(&o, &e) != 0) {
+		fprintf(stderr, PROG " init: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
+	printf("initialised %s: collector.json, ca.crt, ca.key, collector.crt, collector.key,\n"
+	       "evidence.key, evidence.pub (private keys mode 0600)\n",
+	       o.dir);
+	{
+		char ca[4096];
+
+		snprintf(ca, sizeof(ca), "%s/ca.crt", o.dir);
+		if (pki_cert_fingerprint(ca, fp, sizeof(fp), &e) == 0)
+			printf("CA certificate SHA-256 fingerprint:\n  %s\n", fp);
+	}
+	printf("keep ca.key secret; next: " PROG " issue-agent --dir %s --agent-id ID --out DIR\n",
+	       o.dir);
+	return 0;
+}
+
+/* --- issue-agent ---------------------------------------------------------- */
+
+static int cmd_issue_agent(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"dir", required_argument, NULL, 'd'},
+		{"config", required_argument, NULL, 'c'},
+		{"agent-id", required_argument, NULL, 'i'},
+		{"out", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct pki_issue_opts o = {0};
+	struct pst_err e = {0};
+	const char *dir = NULL;
+	char *config = NULL;
+	int c, rc = 0;
+
+	while ((c = next_opt(cmd, argc, argv, opts)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'c': o.config = optarg; break;
+		case 'i': o.agent_id = optarg; break;
+		case 'o': o.out_dir = optarg; break;
+		case 'h': command_usage(cmd, stdout); return 0;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (no_operands(cmd, argc, argv) != 0)
+		return EXIT_USAGE;
+	if (dir != NULL && o.config != NULL) {
+		fprintf(stderr, PROG " issue-agent: give --dir or --config, not both\n");
+		command_usage(cmd, stderr);
+		return EXIT_USAGE;
+	}
+	if (dir == NULL && o.config == NULL)
+		return missing_opt(cmd, "--dir DIR (or --config FILE)");
+	if (o.agent_id == NULL)
+		return missing_opt(cmd, "--agent-id ID");
+	if (o.out_dir == NULL)
+		return missing_opt(cmd, "--out OUT");
+	if (dir != NULL) {
+		if (asprintf(&config, "%s/collector.json", dir) < 0) {
+			fprintf(stderr, PROG " issue-agent: out of memory\n");
+			return EXIT_USAGE;
+		}
+		o.config = config;
+	}
+	if (pki_issue_agent(&o, &e) != 0) {
+		fprintf(stderr, PROG " issue-agent: %s\n", e.msg);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	printf("issued agent \"%s\" in %s: agent.json, agent.crt, agent.key (mode 0600), ca.crt\n"
+	       "copy %s to the agent's host (e.g. /etc/posture) and run: "
+	       "posture-agent run --config agent.json\n",
+	       o.agent_id, o.out_dir, o.out_dir);
+out:
+	free(config);
+	return rc;
+}
+
+/*
+ * The subcommands, in the order --help lists them.  Add new ones (run,
+ * show, token, ...) here: a name, its synopsis and help, and a handler
+ * that parses its own options with next_opt().
+ */
+static const struct command commands[] = {
+	{"init",
+	 "init --dir DIR [--agent-listen HOST:PORT] [--api-listen HOST:PORT] [--collector-id ID]",
+	 "\n"
+	 "Make a new deployment in DIR (created mode 0700 if missing): a private CA\n"
+	 "(ca.crt, ca.key), the collector's TLS certificate (collector.crt,\n"
+	 "collector.key), its Ed25519 evidence signing key (evidence.key, evidence.pub)\n"
+	 "and collector.json naming them.  Refuses a DIR that already holds a CA.\n"
+	 "  --agent-listen HOST:PORT  where agents connect (default " COLLECTOR_DEFAULT_AGENT_LISTEN
+	 ",\n"
+	 "                            all interfaces: agents are remote, and must present\n"
+	 "                            a certificate from the CA)\n"
+	 "  --api-listen HOST:PORT    the HTTPS API and dashboard (default "
+	 COLLECTOR_DEFAULT_API_LISTEN ",\n"
+	 "                            this host only; widen it deliberately)\n"
+	 "  --collector-id ID         the collector's name (default: the host name)\n"
+	 "The collector certificate names the listen hosts (the host name for 0.0.0.0\n"
+	 "or ::), 127.0.0.1 and localhost.\n",
+	 cmd_init},
+	{"issue-agent", "issue-agent (--dir DIR | --config FILE) --agent-id ID --out OUT",
+	 "\n"
+	 "Issue an agent certificate signed by the CA and write OUT (created mode 0700):\n"
+	 "agent.json, agent.crt, agent.key, ca.crt: an agent that reaches this\n"
+	 "collector.  Refuses to overwrite any of them.\n"
+	 "  --dir DIR       the directory made by init (its collector.json)\n"
+	 "  --config FILE   or the collector.json itself\n"
+	 "  --agent-id ID   the agent's identity (its certificate's CN): 1 to 64 of\n"
+	 "                  A-Z a-z 0-9 . _ -, not starting with . or -\n"
+	 "  --out OUT       the directory to write\n",
+	 cmd_issue_agent},
+	/* run, show, token: next to these. */
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage:");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "%s " PROG " %s\n", i == 0 ? "" : "      ", commands[i].synopsis);
+	fprintf(out, "       " PROG " --version | --help\n"
+		     "\n"
+		     "COMMAND --help says more about each command.\n"
+		     "exit status: 0 success, 2 usage, configuration, input or I/O error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf(PROG " " POSTURE_VERSION "\n");
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			/* getopt starts after the command name. */
+			optind = 1;
+			return commands[i].run(&commands[i], argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, PROG ": unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}
