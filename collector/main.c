@@ -5,18 +5,25 @@
  *   posture-collector init --dir DIR [--agent-listen HOST:PORT] [--api-listen HOST:PORT]
  *                          [--collector-id ID]
  *   posture-collector issue-agent (--dir DIR | --config FILE) --agent-id ID --out OUT
+ *   posture-collector run --config FILE
+ *   posture-collector show --config FILE [--json]
  *
  * Exit status (DESIGN 8): 0 success, 2 usage, configuration, input or I/O
  * error with a message on stderr.  A subcommand that can find failures or
  * be refused by a server uses 1 for that.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "log.h"
 #include "pki.h"
+#include "server.h"
+#include "show.h"
+#include "store.h"
 
 #ifndef POSTURE_VERSION
 #define POSTURE_VERSION "0.0.0"
@@ -85,6 +92,25 @@ static int missing_opt(const struct command *cmd, const char *opt)
 
 /* --- init ------------------------------------------------------------------ */
 
+/* Create the store named by DIR/collector.json, at the current schema. */
+static int create_store(const char *dir, struct pst_err *e)
+{
+	struct collector_config cfg;
+	struct store *st;
+	char path[4096];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/collector.json", dir);
+	rc = collector_config_load(path, &cfg, e);
+	if (rc != 0)
+		return rc;
+	rc = store_open(cfg.store, &st, e);
+	if (rc == 0)
+		store_close(st);
+	collector_config_cleanup(&cfg);
+	return rc;
+}
+
 static int cmd_init(const struct command *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -118,8 +144,12 @@ static int cmd_init(const struct command *cmd, int argc, char **argv)
 		fprintf(stderr, PROG " init: %s\n", e.msg);
 		return EXIT_USAGE;
 	}
+	if (create_store(o.dir, &e) != 0) {
+		fprintf(stderr, PROG " init: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
 	printf("initialised %s: collector.json, ca.crt, ca.key, collector.crt, collector.key,\n"
-	       "evidence.key, evidence.pub (private keys mode 0600)\n",
+	       "evidence.key, evidence.pub (private keys mode 0600) and the store\n",
 	       o.dir);
 	{
 		char ca[4096];
@@ -195,6 +225,82 @@ out:
 	return rc;
 }
 
+/* --- run, show ------------------------------------------------------------ */
+
+/* Parse "--config FILE" (and for show "--json") and load the configuration. */
+static int config_command(const struct command *cmd, int argc, char **argv,
+			  struct collector_config *cfg, bool *json)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config = NULL;
+	struct pst_err e = {0};
+	int c;
+
+	while ((c = next_opt(cmd, argc, argv, opts)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'j':
+			if (json == NULL) {
+				fprintf(stderr, PROG " %s: unknown option \"--json\"\n", cmd->name);
+				command_usage(cmd, stderr);
+				return EXIT_USAGE;
+			}
+			*json = true;
+			break;
+		case 'h': command_usage(cmd, stdout); return -1;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (no_operands(cmd, argc, argv) != 0)
+		return EXIT_USAGE;
+	if (config == NULL)
+		return missing_opt(cmd, "--config FILE");
+	if (collector_config_load(config, cfg, &e) != 0) {
+		fprintf(stderr, PROG " %s: %s\n", cmd->name, e.msg);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int cmd_run(const struct command *cmd, int argc, char **argv)
+{
+	struct collector_config cfg;
+	struct pst_err e = {0};
+	int rc;
+
+	rc = config_command(cmd, argc, argv, &cfg, NULL);
+	if (rc != 0)
+		return rc < 0 ? 0 : rc;
+	log_init(PROG, (enum log_level)cfg.log_level);
+	rc = server_run(&cfg, &e);
+	if (rc != 0)
+		log_error("%s", e.msg);
+	collector_config_cleanup(&cfg);
+	return rc == 0 ? 0 : EXIT_USAGE;
+}
+
+static int cmd_show(const struct command *cmd, int argc, char **argv)
+{
+	struct collector_config cfg;
+	struct pst_err e = {0};
+	bool json = false;
+	int rc;
+
+	rc = config_command(cmd, argc, argv, &cfg, &json);
+	if (rc != 0)
+		return rc < 0 ? 0 : rc;
+	rc = show_store(cfg.store, stdout, json, &e);
+	if (rc != 0)
+		fprintf(stderr, PROG " show: %s\n", e.msg);
+	collector_config_cleanup(&cfg);
+	return rc == 0 ? 0 : EXIT_USAGE;
+}
+
 /*
  * The subcommands, in the order --help lists them.  Add new ones (run,
  * show, token, ...) here: a name, its synopsis and help, and a handler
@@ -230,7 +336,23 @@ static const struct command commands[] = {
 	 "                  A-Z a-z 0-9 . _ -, not starting with . or -\n"
 	 "  --out OUT       the directory to write\n",
 	 cmd_issue_agent},
-	/* run, show, token: next to these. */
+	{"run", "run --config FILE",
+	 "\n"
+	 "Run the collector: accept agents on agent_listen (mutual TLS, certificates\n"
+	 "from the deployment's CA), store their reports and acknowledge each one once\n"
+	 "it is committed.  Logs go to stderr.  SIGTERM or SIGINT stops it cleanly:\n"
+	 "reports already received are committed and acknowledged first; a second\n"
+	 "signal exits at once (agents resend whatever was not acknowledged).\n"
+	 "  --config FILE   collector.json\n",
+	 cmd_run},
+	{"show", "show --config FILE [--json]",
+	 "\n"
+	 "Print what the store holds: each host with its last report, score and\n"
+	 "counts, and its failing checks with their evidence.\n"
+	 "  --config FILE   collector.json\n"
+	 "  --json          one JSON document (format posture.show/v1) instead of text\n",
+	 cmd_show},
+	/* token: next to these. */
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -248,6 +370,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	log_init(PROG, LOG_LVL_INFO);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
