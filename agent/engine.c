@@ -475,6 +475,10 @@ int engine_scan(struct scan *s, struct policy *const *policies, size_t npolicies
 	int rc;
 
 	memset(s, 0, sizeof(*s));
+	s->started_us = now_us(CLOCK_REALTIME);
+	/* Every rule measures ages from the same instant: the scan's start. */
+	if (local.now_us == 0)
+		local.now_us = s->started_us;
 	/* Rules of one scan share expensive observations (a tree walk) through the cache. */
 	if (local.cache == NULL && (local.cache = probe_cache_new()) == NULL)
 		return PST_E_NOMEM;
@@ -489,11 +493,9 @@ static int scan_all(struct scan *s, struct policy *const *policies, size_t npoli
 {
 	size_t i, j, total = 0, k = 0;
 
-	memset(s, 0, sizeof(*s));
 	s->host = *host;
 	s->policies = policies;
 	s->npolicies = npolicies;
-	s->started_us = now_us(CLOCK_REALTIME);
 	for (i = 0; i < npolicies; i++)
 		total += policies[i]->nchecks;
 	s->results = calloc(total ? total : 1, sizeof(*s->results));
