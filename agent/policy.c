@@ -1049,8 +1049,8 @@ static int extend(struct loader *L, json_t *doc, struct policy *p)
 			goto out;
 		}
 		if (json_typeof(was) != json_typeof(item) && !(json_is_boolean(was) && json_is_boolean(item))) {
-			rc = fail(L, "variables.%s must be a %s, as in %s, not %s", key, json_type_name(was),
-				  base_path, json_type_name(item));
+			rc = fail(L, "variables.%s must have the type it has in %s (%s), not %s", key,
+				  base_path, json_type_name(was), json_type_name(item));
 			goto out;
 		}
 		json_object_set(vars, key, item);
