@@ -138,8 +138,8 @@ extern const char *const backup_time_formats[];
 	 "For status_json with array: a JSON pointer within each element to a label " \
 	 "shown in the evidence, e.g. \"/short_id\" (restic) or \"/name\" (borg)."}, \
 	{"time_format", PARAM_STRING, false, "\"rfc3339\"", backup_time_formats, \
-	 "How the timestamp is written: \"rfc3339\" (an offset or Z is required; any " \
-	 "number of fraction digits, as restic writes), \"local\" (ISO 8601 with the " \
+	 "How the timestamp is written: \"rfc3339\" (an offset or Z is required; up to 18 " \
+	 "fraction digits, as restic writes 9), \"local\" (ISO 8601 with the " \
 	 "offset optional, as borg 1.x writes local time without one; a time without " \
 	 "an offset is taken at utc_offset), or \"unix\" (a JSON integer, seconds since " \
 	 "1970-01-01 UTC)."}, \
