@@ -302,6 +302,25 @@ static void ev_more(struct evlist *l, const struct rule *r, size_t more, bool ok
 		ev_rule(l, r, xasprintf("... and %zu more", more), strdup("(as above)"), ok);
 }
 
+/* A variable rule observes the variable's value; the empty string is absent. */
+static int observe_variable(const struct rule *r, struct probe_out *out)
+{
+	const json_t *v = r->var_value;
+	struct value val;
+
+	if (json_is_string(v) && json_string_length(v) == 0) {
+		int rc = probe_out_add(out, NULL, NULL, NULL, 0, value_absent());
+		return rc < 0 ? rc : probe_out_note(out, "empty");
+	}
+	if (json_is_integer(v))
+		val = value_int((int64_t)json_integer_value(v));
+	else if (json_is_boolean(v))
+		val = value_bool(json_is_true(v));
+	else if ((val = value_str(json_string_value(v))).kind == VALUE_ABSENT)
+		return probe_out_fail(out, PST_E_NOMEM, "out of memory");
+	return probe_out_add(out, NULL, NULL, NULL, 0, val);
+}
+
 static enum check_status eval_rule(const struct rule *r, const struct probe_ctx *ctx,
 				   struct evlist *l, struct strbuf *reason)
 {
@@ -316,7 +335,7 @@ static enum check_status eval_rule(const struct rule *r, const struct probe_ctx 
 	int rc;
 
 	probe_out_init(&out);
-	rc = r->probe->run(ctx, r->params, &out);
+	rc = r->probe != NULL ? r->probe->run(ctx, r->params, &out) : observe_variable(r, &out);
 	if (rc < 0) {
 		const char *msg = out.reason[0] ? out.reason : pst_strerror(rc);
 		char *one = xasprintf("%s: %s", r->label, msg);
@@ -432,8 +451,12 @@ static void eval_check(const struct check *c, const struct probe_ctx *ctx,
 		if (st == CHECK_FAIL) {
 			char *exp = expected_text(&c->when[i]);
 			res->status = CHECK_NOT_APPLICABLE;
-			res->reason = xasprintf("applies only where %s %s", c->when[i].label,
-						exp ? exp : "");
+			if (c->when[i].variable != NULL && c->when[i].op == OP_EXISTS)
+				res->reason = xasprintf("applies only where variable %s is set (it is empty)",
+							c->when[i].variable);
+			else
+				res->reason = xasprintf("applies only where %s %s", c->when[i].label,
+							exp ? exp : "");
 			free(exp);
 			strbuf_cleanup(&reason);
 			return;
@@ -475,6 +498,10 @@ int engine_scan(struct scan *s, struct policy *const *policies, size_t npolicies
 	int rc;
 
 	memset(s, 0, sizeof(*s));
+	s->started_us = now_us(CLOCK_REALTIME);
+	/* Every rule measures ages from the same instant: the scan's start. */
+	if (local.now_us == 0)
+		local.now_us = s->started_us;
 	/* Rules of one scan share expensive observations (a tree walk) through the cache. */
 	if (local.cache == NULL && (local.cache = probe_cache_new()) == NULL)
 		return PST_E_NOMEM;
@@ -489,11 +516,9 @@ static int scan_all(struct scan *s, struct policy *const *policies, size_t npoli
 {
 	size_t i, j, total = 0, k = 0;
 
-	memset(s, 0, sizeof(*s));
 	s->host = *host;
 	s->policies = policies;
 	s->npolicies = npolicies;
-	s->started_us = now_us(CLOCK_REALTIME);
 	for (i = 0; i < npolicies; i++)
 		total += policies[i]->nchecks;
 	s->results = calloc(total ? total : 1, sizeof(*s->results));

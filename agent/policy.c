@@ -78,6 +78,9 @@ static bool iso27001_valid(const char *id)
 
 struct loader {
 	const char *file;
+	const char *buf;    /* the file's bytes, for the digest of an extending policy */
+	size_t len;
+	bool is_base;       /* loading the base of an extending policy */
 	json_t *vars;       /* borrowed from the document */
 	struct pst_err *e;
 	char where[256];    /* place in the document of the object being read */
@@ -450,6 +453,63 @@ static char *rule_label(const struct rule *r)
 	return strbuf_take(&sb);
 }
 
+static const char *const variable_rule_keys[] = {"variable", "op", "value", "ignore_case", NULL};
+
+/*
+ * {"variable": "name", "op": ..., "value": ...}: compares a policy
+ * variable's value, e.g. in applicable_if to skip checks whose variables an
+ * operator left empty.  The empty string reads as absent.
+ */
+static int load_variable_rule(struct loader *L, json_t *raw, struct rule *r)
+{
+	json_t *obj = NULL, *v, *name;
+	int op = 0, rc;
+
+	name = json_object_get(raw, "variable");
+	if (!json_is_string(name))
+		return fail(L, "\"variable\" must be a string naming a variable, not %s", json_type_name(name));
+	if ((rc = check_keys(L, raw, variable_rule_keys, NULL)) != 0)
+		return rc;
+	if (!var_name_valid(json_string_value(name), json_string_length(name)))
+		return fail(L, "\"variable\": \"%s\" is not a variable name (write the name, not ${...})",
+			    json_string_value(name));
+	v = json_object_get(L->vars, json_string_value(name));
+	if (v == NULL)
+		return fail(L, "undefined variable \"%s\" (define it under \"variables\")", json_string_value(name));
+	rc = subst(L, raw, &obj);
+	if (rc != 0)
+		return rc;
+	r->variable = strdup(json_string_value(name));
+	r->var_value = json_incref(v);
+	r->label = r->variable ? malloc(strlen(r->variable) + sizeof("variable ")) : NULL;
+	if (r->label == NULL) {
+		rc = pst_err_set(L->e, PST_E_NOMEM, "out of memory");
+		goto out;
+	}
+	sprintf(r->label, "variable %s", r->variable);
+	v = json_object_get(obj, "op");
+	if (v == NULL || !json_is_string(v)) {
+		rc = v ? fail(L, "\"op\" must be a string, not %s", json_type_name(v))
+		       : fail(L, "missing required key \"op\"");
+		goto out;
+	}
+	rc = pick(L, "operator", json_string_value(v), op_names, N_OPS, &op);
+	if (rc != 0)
+		goto out;
+	r->op = (enum rule_op)op;
+	v = json_object_get(obj, "ignore_case");
+	if (v != NULL && !json_is_boolean(v)) {
+		rc = fail(L, "\"ignore_case\" must be true or false");
+		goto out;
+	}
+	r->ignore_case = json_is_true(v);
+	r->expected = json_incref(json_object_get(obj, "value"));
+	rc = check_expected(L, r, json_string_value(json_object_get(obj, "op")));
+out:
+	json_decref(obj);
+	return rc;
+}
+
 static int load_rule(struct loader *L, json_t *raw, struct rule *r)
 {
 	const struct probe *pr;
@@ -460,6 +520,8 @@ static int load_rule(struct loader *L, json_t *raw, struct rule *r)
 
 	if (!json_is_object(raw))
 		return fail(L, "a rule must be an object, not %s", json_type_name(raw));
+	if (json_object_get(raw, "variable") != NULL && json_object_get(raw, "probe") == NULL)
+		return load_variable_rule(L, raw, r);
 	rc = subst(L, raw, &obj);
 	if (rc != 0)
 		return rc;
@@ -579,6 +641,8 @@ static void rule_cleanup(struct rule *r)
 {
 	json_decref(r->params);
 	json_decref(r->expected);
+	json_decref(r->var_value);
+	free(r->variable);
 	if (r->has_re)
 		regfree(&r->re);
 	free(r->label);
@@ -770,7 +834,7 @@ static void check_cleanup(struct check *c)
 
 static const char *const policy_keys[] = {
 	"format", "id", "version", "title", "description", "applicability",
-	"variables", "checks", NULL,
+	"variables", "checks", "extends", NULL,
 };
 
 static int load_applicability(struct loader *L, const json_t *arr, struct policy *p)
@@ -841,6 +905,11 @@ static int load_variables(struct loader *L, json_t *vars)
 	return 0;
 }
 
+static int extend(struct loader *L, json_t *doc, struct policy *p);
+static int read_policy_file(const char *path, char **bufp, size_t *lenp, struct pst_err *e);
+static int load_buffer(const char *name, const char *buf, size_t len, bool is_base,
+		       struct policy **out, struct pst_err *e);
+
 static int load_document(struct loader *L, json_t *doc, struct policy *p)
 {
 	const json_t *checks, *item, *fmt;
@@ -851,6 +920,8 @@ static int load_document(struct loader *L, json_t *doc, struct policy *p)
 		return fail(L, "the document must be a JSON object");
 	if ((rc = check_keys(L, doc, policy_keys, NULL)) != 0)
 		return rc;
+	if (json_object_get(doc, "extends") != NULL)
+		return extend(L, doc, p);
 	fmt = json_object_get(doc, "format");
 	if (fmt != NULL && (!json_is_string(fmt) || strcmp(json_string_value(fmt), "posture.policy/v1") != 0))
 		return fail(L, "\"format\" must be \"posture.policy/v1\"");
@@ -889,6 +960,130 @@ static int load_document(struct loader *L, json_t *doc, struct policy *p)
 	return 0;
 }
 
+/* --- extending a policy --- */
+
+static const char *const extending_keys[] = {
+	"format", "id", "version", "title", "description", "applicability",
+	"variables", "checks", "extends", NULL,
+};
+
+/*
+ * doc extends another policy: validate the base on its own (its errors name
+ * its file), then load the base's document with this one's id, version,
+ * title, applicability, variables and extra checks laid over it.
+ */
+static int extend(struct loader *L, json_t *doc, struct policy *p)
+{
+	const json_t *ext = json_object_get(doc, "extends"), *v, *bvars;
+	const char *key;
+	char *base_path = NULL, *bbuf = NULL;
+	size_t blen = 0, i;
+	struct policy *base = NULL;
+	json_t *bdoc = NULL, *merged = NULL, *vars, *item;
+	json_error_t jerr;
+	EVP_MD_CTX *md = NULL;
+	unsigned int dn = 32;
+	int rc;
+
+	if (L->is_base)
+		return fail(L, "\"extends\": a policy that another extends must not extend a third");
+	if (!json_is_string(ext) || json_string_length(ext) == 0)
+		return fail(L, "\"extends\" must be a non-empty string: the path of the policy extended");
+	if (json_string_value(ext)[0] == '/') {
+		base_path = strdup(json_string_value(ext));
+	} else {
+		const char *slash = strrchr(L->file, '/');
+		int n = slash ? (int)(slash - L->file) : 1;
+		if (asprintf(&base_path, "%.*s/%s", n, slash ? L->file : ".", json_string_value(ext)) < 0)
+			base_path = NULL;
+	}
+	if (base_path == NULL)
+		return pst_err_set(L->e, PST_E_NOMEM, "out of memory");
+	if ((rc = read_policy_file(base_path, &bbuf, &blen, L->e)) != 0) {
+		pst_err_prefix(L->e, "policy %s: extends", L->file);
+		goto out;
+	}
+	if ((rc = load_buffer(base_path, bbuf, blen, true, &base, L->e)) != 0) {
+		pst_err_prefix(L->e, "policy %s: extends", L->file);
+		goto out;
+	}
+	bdoc = json_loadb(bbuf, blen, JSON_REJECT_DUPLICATES, &jerr);
+	merged = bdoc ? json_deep_copy(bdoc) : NULL;
+	if (merged == NULL) {
+		rc = pst_err_set(L->e, PST_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = check_keys(L, doc, extending_keys, NULL)) != 0)
+		goto out;
+	json_object_foreach(doc, key, item) {
+		if (strcmp(key, "variables") == 0 || strcmp(key, "checks") == 0 ||
+		    strcmp(key, "extends") == 0)
+			continue;
+		json_object_set(merged, key, item);
+	}
+	if (json_object_get(doc, "title") == NULL || json_object_get(doc, "id") == NULL ||
+	    json_object_get(doc, "version") == NULL) {
+		rc = fail(L, "an extending policy needs its own \"id\", \"version\" and \"title\"");
+		goto out;
+	}
+	/* Variables: each must exist in the base, with the same type. */
+	v = json_object_get(doc, "variables");
+	bvars = json_object_get(merged, "variables");
+	if (v != NULL && !json_is_object(v)) {
+		rc = fail(L, "\"variables\" must be an object of name: value");
+		goto out;
+	}
+	vars = (json_t *)bvars;
+	json_object_foreach((json_t *)v, key, item) {
+		const json_t *was = json_object_get(bvars, key);
+		if (was == NULL) {
+			struct strbuf sb;
+			const char *k2;
+			json_t *v2;
+			strbuf_init(&sb, 4096);
+			json_object_foreach((json_t *)bvars, k2, v2)
+				strbuf_appendf(&sb, "%s%s", sb.len ? ", " : "", k2);
+			rc = fail(L, "variables.%s: %s defines no such variable (it has: %s)", key, base_path,
+				  sb.len ? strbuf_peek(&sb) : "none");
+			strbuf_cleanup(&sb);
+			goto out;
+		}
+		if (json_typeof(was) != json_typeof(item) && !(json_is_boolean(was) && json_is_boolean(item))) {
+			rc = fail(L, "variables.%s must have the type it has in %s (%s), not %s", key,
+				  base_path, json_type_name(was), json_type_name(item));
+			goto out;
+		}
+		json_object_set(vars, key, item);
+	}
+	/* Checks of the extending policy come after the base's. */
+	v = json_object_get(doc, "checks");
+	if (v != NULL) {
+		if (!json_is_array(v)) {
+			rc = fail(L, "\"checks\" must be an array");
+			goto out;
+		}
+		json_array_foreach(v, i, item)
+			json_array_append(json_object_get(merged, "checks"), item);
+	}
+	rc = load_document(L, merged, p);
+	if (rc != 0)
+		goto out;
+	/* The digest covers what was evaluated: the base's bytes, then this file's. */
+	md = EVP_MD_CTX_new();
+	if (md == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(md, bbuf, blen) || !EVP_DigestUpdate(md, L->buf, L->len) ||
+	    !EVP_DigestFinal_ex(md, p->sha256, &dn))
+		rc = pst_err_set(L->e, PST_E_NOMEM, "policy %s: cannot compute its SHA-256", L->file);
+out:
+	EVP_MD_CTX_free(md);
+	json_decref(merged);
+	json_decref(bdoc);
+	policy_free(base);
+	free(bbuf);
+	free(base_path);
+	return rc;
+}
+
 static void sha256(const char *buf, size_t len, unsigned char out[32])
 {
 	unsigned int n = 32;
@@ -899,7 +1094,13 @@ static void sha256(const char *buf, size_t len, unsigned char out[32])
 int policy_load_buffer(const char *name, const char *buf, size_t len,
 		       struct policy **out, struct pst_err *e)
 {
-	struct loader L = {.file = name, .e = e};
+	return load_buffer(name, buf, len, false, out, e);
+}
+
+static int load_buffer(const char *name, const char *buf, size_t len, bool is_base,
+		       struct policy **out, struct pst_err *e)
+{
+	struct loader L = {.file = name, .buf = buf, .len = len, .is_base = is_base, .e = e};
 	json_error_t jerr;
 	json_t *doc;
 	struct policy *p;
@@ -930,15 +1131,17 @@ int policy_load_buffer(const char *name, const char *buf, size_t len,
 	return 0;
 }
 
-int policy_load_file(const char *path, struct policy **out, struct pst_err *e)
+/* Read a whole policy file (at most POLICY_MAX_BYTES) into *buf (heap, unterminated). */
+static int read_policy_file(const char *path, char **bufp, size_t *lenp, struct pst_err *e)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
 	ssize_t n;
-	int fd, rc;
+	int fd, rc = 0;
 
-	*out = NULL;
+	*bufp = NULL;
+	*lenp = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return pst_err_set(e, pst_from_errno(errno), "policy %s: cannot open: %s", path,
@@ -973,10 +1176,27 @@ int policy_load_file(const char *path, struct policy **out, struct pst_err *e)
 		rc = pst_err_set(e, PST_E_INVAL, "policy %s: changed while being read; try again", path);
 		goto out;
 	}
-	rc = policy_load_buffer(path, buf, len, out, e);
+	*bufp = buf;
+	*lenp = len;
+	buf = NULL;
 out:
 	free(buf);
 	close(fd);
+	return rc;
+}
+
+int policy_load_file(const char *path, struct policy **out, struct pst_err *e)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	rc = read_policy_file(path, &buf, &len, e);
+	if (rc != 0)
+		return rc;
+	rc = policy_load_buffer(path, buf, len, out, e);
+	free(buf);
 	return rc;
 }
 

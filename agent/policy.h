@@ -9,6 +9,14 @@
  * (`checks[12] "ssh.permit-root-login": rules[0]: unknown key "valu"`), and
  * the whole policy is refused, so a broken check can never let the rest run
  * as if the policy were whole.  Variables are substituted at load time.
+ *
+ * A policy may extend another ("extends": a path, relative to its own
+ * directory): it is the base's checks, with its own id, version and title,
+ * its variables overriding the base's (each must exist there, with the same
+ * type), and its own checks appended.  That is how an operator sets a
+ * shipped policy's variables without editing the shipped file.  A base
+ * must not extend another; the SHA-256 is of the base's bytes followed by
+ * the extending file's.
  */
 #ifndef POSTURE_POLICY_H
 #define POSTURE_POLICY_H
@@ -56,7 +64,9 @@ enum match_mode {
 };
 
 struct rule {
-	const struct probe *probe;
+	const struct probe *probe; /* NULL for a variable rule */
+	char *variable;    /* a variable rule ({"variable": name}): the name */
+	json_t *var_value; /* and its value */
 	json_t *params;    /* validated, variables substituted, defaults applied */
 	enum rule_op op;
 	json_t *expected;  /* NULL for exists / absent */

@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "rootfs.h"
@@ -80,6 +81,12 @@ struct probe_cache;
 struct probe_ctx {
 	const struct rootfs *root;
 	struct probe_cache *cache; /* may be NULL: nothing is shared */
+	/*
+	 * The scan's reference time, Unix microseconds: ages are measured
+	 * from it, so that every rule of a scan sees the same "now".
+	 * engine_scan sets it to the scan's start when the caller leaves 0.
+	 */
+	int64_t now_us;
 	/* Local agent configuration may enable the command probe; unused for now. */
 	bool allow_commands;
 };

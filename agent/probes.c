@@ -15,6 +15,10 @@ extern const struct probe probe_sudoers;
 extern const struct probe probe_pam;
 extern const struct probe probe_sysctl;
 extern const struct probe probe_fsscan;
+extern const struct probe probe_backup_age;
+extern const struct probe probe_backup_size;
+extern const struct probe probe_backup_schedule;
+extern const struct probe probe_backup_secrets;
 
 static const struct probe *const table[] = {
 	&probe_file,
@@ -26,6 +30,10 @@ static const struct probe *const table[] = {
 	&probe_pam,
 	&probe_sysctl,
 	&probe_fsscan,
+	&probe_backup_age,
+	&probe_backup_size,
+	&probe_backup_schedule,
+	&probe_backup_secrets,
 };
 
 const struct probe *probe_find(const char *name)

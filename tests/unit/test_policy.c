@@ -53,7 +53,7 @@ static void unknown_top_level_key(void **state)
 	(void)state;
 	expect_error(HEAD "\"chekcs\": []}", PST_E_INVAL,
 		     "policy t.json: unknown key \"chekcs\" (expected one of: format, id, version, "
-		     "title, description, applicability, variables, checks)");
+		     "title, description, applicability, variables, checks, extends)");
 }
 
 static void missing_checks(void **state)
@@ -93,7 +93,7 @@ static void unknown_probe(void **state)
 	expect_error(HEAD "\"checks\": [" CHECK1("{\"probe\": \"sshd\", \"op\": \"exists\"}") "]}",
 		     PST_E_INVAL,
 		     "policy t.json: checks[0] \"c.one\": rules[0]: unknown probe \"sshd\" (one of: file, "
-		     "file_content, keyvalue, sshd_config, accounts, sudoers, pam, sysctl, fsscan)");
+		     "file_content, keyvalue, sshd_config, accounts, sudoers, pam, sysctl, fsscan, backup_age, backup_size, backup_schedule, backup_secrets)");
 }
 
 static void unknown_operator(void **state)
