@@ -3,9 +3,12 @@
  *
  *   posture-agent scan [--policy PATH]... [--root DIR] [--format table|json|protobuf]
  *                      [--output FILE]
+ *   posture-agent run --config FILE [--once]
  *
- * Exit status: 0 nothing failed, 1 some check failed or could not be
- * evaluated, 2 usage, policy or I/O error (message on stderr).
+ * Exit status of scan: 0 nothing failed, 1 some check failed or could not
+ * be evaluated, 2 usage, policy or I/O error (message on stderr).  Of run:
+ * 0 stopped by a signal or (--once) the report was acknowledged, 1 (--once)
+ * it was not, 2 usage or configuration error.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,8 +19,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agentconf.h"
+#include "daemon.h"
 #include "engine.h"
 #include "hostinfo.h"
+#include "log.h"
 #include "policy.h"
 #include "policyset.h"
 #include "report.h"
@@ -38,6 +44,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: posture-agent scan [--policy PATH]... [--root DIR]\n"
 		"                          [--format table|json|protobuf] [--output FILE]\n"
+		"       posture-agent run --config FILE [--once]\n"
 		"       posture-agent probes        (the probe reference, Markdown)\n"
 		"       posture-agent --version | --help\n"
 		"\n"
@@ -49,9 +56,16 @@ static void usage(FILE *out)
 		"  --format FMT    table (default, for people), json (the posture.scan/v1 document),\n"
 		"                  protobuf (one posture.v1.Envelope holding the Report)\n"
 		"  --output FILE   write there instead of standard output\n"
+		"  exit status: 0 nothing failed, 1 some check failed or could not be evaluated,\n"
+		"  2 usage, policy or I/O error.\n"
 		"\n"
-		"exit status: 0 nothing failed, 1 some check failed or could not be evaluated,\n"
-		"2 usage, policy or I/O error.\n",
+		"run is the daemon: it scans every interval_s (after a random splay), spools\n"
+		"each report durably, and delivers the spool to the collector over mutual TLS.\n"
+		"  --config FILE   agent.json (collector, ca, cert, key, policies, spool_dir, ...)\n"
+		"  --once          one scan, delivered and acknowledged, then exit\n"
+		"  exit status: 0 stopped by SIGTERM/SIGINT, or --once delivered; 1 --once could\n"
+		"  not deliver (the report stays spooled for the next run); 2 usage or\n"
+		"  configuration error.\n",
 		POSTURE_POLICY_DIR);
 }
 
@@ -199,6 +213,55 @@ out:
 	return status;
 }
 
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"once", no_argument, NULL, '1'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct agent_config conf;
+	struct pst_err e = {0};
+	const char *path = NULL;
+	bool once = false;
+	int c, status;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case '1':
+			once = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "posture-agent: run: unexpected argument \"%s\"\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (path == NULL) {
+		fprintf(stderr, "posture-agent: run: --config FILE is required\n");
+		return EXIT_USAGE;
+	}
+	if (agent_config_load(path, &conf, &e) != 0) {
+		fprintf(stderr, "posture-agent: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
+	log_init("posture-agent", (enum log_level)conf.log_level);
+	status = daemon_run(&conf, once, POSTURE_VERSION);
+	agent_config_cleanup(&conf);
+	return status;
+}
+
 static const char *param_type_name(enum probe_param_type t)
 {
 	switch (t) {
@@ -263,6 +326,8 @@ int main(int argc, char **argv)
 		return cmd_probes();
 	if (strcmp(argv[1], "scan") == 0)
 		return cmd_scan(argc - 1, argv + 1);
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
 	fprintf(stderr, "posture-agent: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;
