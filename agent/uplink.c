@@ -51,6 +51,8 @@ struct uplink {
 	size_t max_out;           /* the collector's max_frame_bytes */
 	uint64_t last_sent;       /* highest seq sent on this connection */
 	int64_t last_rx, last_tx; /* uplink_now_ms() of the last frame each way */
+	int eof;                  /* the collector closed: 1 cleanly, 2 not; frames may remain */
+	int eof_errno;
 };
 
 int64_t uplink_now_ms(void)
@@ -360,6 +362,12 @@ static int read_some(struct uplink *u, struct pst_err *e)
 	size_t got;
 	int any = 0, err, rc;
 
+	/* The frames that came before the end are taken first (an Error says why). */
+	if (u->eof == 1)
+		return fail(u, e, PST_E_PROTO, "closed the connection");
+	if (u->eof == 2)
+		return fail(u, e, PST_E_SYS, "connection lost: %s",
+			    u->eof_errno ? strerror(u->eof_errno) : "closed without TLS goodbye");
 	for (;;) {
 		ERR_clear_error();
 		if (SSL_read_ex(u->ssl, buf, sizeof(buf), &got) == 1) {
@@ -376,11 +384,11 @@ static int read_some(struct uplink *u, struct pst_err *e)
 		err = SSL_get_error(u->ssl, 0);
 		if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
 			return any;
-		if (err == SSL_ERROR_ZERO_RETURN)
-			return fail(u, e, PST_E_PROTO, "closed the connection");
-		if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
-			return fail(u, e, PST_E_SYS, "connection lost: %s",
-				    errno ? strerror(errno) : "closed without TLS goodbye");
+		if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+			u->eof = err == SSL_ERROR_ZERO_RETURN ? 1 : 2;
+			u->eof_errno = errno;
+			return any ? 1 : read_some(u, e);
+		}
 		return fail(u, e, PST_E_TLS, "receive failed: %s",
 			    tls_errors(detail, sizeof(detail)));
 	}
@@ -526,6 +534,7 @@ int uplink_connect(struct uplink *u, struct pst_err *e)
 
 	drop_connection(u);
 	u->collector_id[0] = '\0';
+	u->eof = 0;
 	if ((rc = tcp_connect(u, deadline, e)) != 0 || (rc = tls_handshake(u, deadline, e)) != 0 ||
 	    (rc = hello(u, deadline, e)) != 0)
 		return rc;
@@ -625,7 +634,7 @@ int uplink_run(struct uplink *u, int64_t deadline_ms, int wake_fd, uint64_t unti
 	Posture__V1__Envelope *env;
 	struct pollfd p[2];
 	int64_t now, wake;
-	int rc;
+	int rc, handled;
 
 	if (u->ssl == NULL)
 		return pst_err_set(e, PST_E_INVAL, "collector %s: not connected", u->name);
@@ -640,21 +649,26 @@ int uplink_run(struct uplink *u, int64_t deadline_ms, int wake_fd, uint64_t unti
 		if ((rc = send_reports(u, e)) != 0)
 			return rc;
 		/* Take every whole frame already here before waiting. */
+		handled = 0;
 		for (;;) {
-			rc = read_some(u, e);
-			if (rc < 0)
-				return rc;
 			rc = frame_reader_next(&u->rd, &env);
 			if (rc != 0)
 				return fail(u, e, PST_E_PROTO, "sent a frame that does not decode: %s",
 					    pst_strerror(rc));
-			if (env == NULL)
-				break;
+			if (env == NULL) {
+				rc = read_some(u, e);
+				if (rc < 0)
+					return rc;
+				if (rc == 0)
+					break;
+				continue;
+			}
 			u->last_rx = uplink_now_ms();
 			rc = handle(u, env, e);
 			frame_envelope_free(env);
 			if (rc != 0)
 				return rc;
+			handled++;
 		}
 		if (until_acked != 0 && spool_count_between(u->sp, 0, until_acked) == 0)
 			return 0;
@@ -669,6 +683,9 @@ int uplink_run(struct uplink *u, int64_t deadline_ms, int wake_fd, uint64_t unti
 		}
 		if (now >= deadline_ms)
 			return 0;
+		/* Acks opened the window: send before waiting. */
+		if (handled > 0)
+			continue;
 		wake = u->last_tx + u->hb_ms;
 		if (u->last_rx + 3 * (int64_t)u->hb_ms < wake)
 			wake = u->last_rx + 3 * (int64_t)u->hb_ms;
