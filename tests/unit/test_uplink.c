@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "agentconf.h"
+#include "daemon.h"
 #include "frame.h"
 #include "log.h"
 #include "spool.h"
@@ -158,6 +159,7 @@ struct peer {
 	pthread_t thread;
 	/* seen, per connection */
 	uint64_t seen[4][MAX_SEEN];
+	size_t results[4][MAX_SEEN]; /* checks in each report */
 	int nseen[4];
 	uint64_t hello_acked[4];
 	uint32_t hello_version[4];
@@ -243,8 +245,10 @@ static void peer_conn(struct peer *p, SSL *ssl, int k)
 		if (in->body_case == POSTURE__V1__ENVELOPE__BODY_REPORT) {
 			uint64_t seq = in->report->seq;
 
-			if (p->nseen[k] < MAX_SEEN)
+			if (p->nseen[k] < MAX_SEEN) {
+				p->results[k][p->nseen[k]] = in->report->n_results;
 				p->seen[k][p->nseen[k]++] = seq;
+			}
 			reports++;
 			if (p->mode == PEER_DROP && k == 0 && reports > p->drop_after) {
 				/* Gone without a word, as a crashing collector is. */
@@ -651,6 +655,90 @@ static void test_no_collector(void **state)
 	}
 }
 
+/* --- the daemon, --once ------------------------------------------------------- */
+
+static void daemon_config(struct fixture *f)
+{
+	/* The daemon opens the spool itself. */
+	spool_free(f->sp);
+	f->sp = NULL;
+	f->c.policies = calloc(2, sizeof(char *));
+	assert_non_null(f->c.policies);
+	f->c.policies[0] = strdup(POSTURE_SOURCE_DIR "/policies/linux-baseline.json");
+	f->c.npolicies = 1;
+	f->c.root = strdup(POSTURE_FIXTURES "/roots/compliant");
+	f->c.ack_timeout_s = 30;
+}
+
+static void reopen_spool(struct fixture *f)
+{
+	struct pst_err e = {0};
+
+	if (spool_open(f->c.spool_dir, 1 << 20, &f->sp, &e) != 0)
+		fail_msg("%s", e.msg);
+}
+
+static void test_daemon_once_delivers(void **state)
+{
+	struct fixture *f = *state;
+
+	daemon_config(f);
+	start(f);
+	assert_int_equal(daemon_run(&f->c, true, "0.1.0-test"), DAEMON_EXIT_OK);
+	peer_join(&f->peer);
+	expect_seen(&f->peer, 0, "1");
+	/* A real scan: every check of the baseline has its result. */
+	assert_true(f->peer.results[0][0] > 50);
+	assert_true(f->peer.clean_close[0]);
+	reopen_spool(f);
+	assert_int_equal(spool_count(f->sp), 0);
+	assert_int_equal(spool_acked_seq(f->sp), 1);
+}
+
+static void test_daemon_once_keeps_undelivered(void **state)
+{
+	struct fixture *f = *state;
+
+	daemon_config(f);
+	/* Nobody listens: the report stays spooled and the exit says so. */
+	f->peer.conns = 0;
+	start(f);
+	peer_join(&f->peer);
+	f->c.ack_timeout_s = 1;
+	assert_int_equal(daemon_run(&f->c, true, "0.1.0-test"), DAEMON_EXIT_UNDELIVERED);
+	reopen_spool(f);
+	assert_int_equal(spool_count(f->sp), 1);
+	spool_free(f->sp);
+	f->sp = NULL;
+
+	/* The next run delivers the old report first, then its own. */
+	memset(&f->peer, 0, sizeof(f->peer));
+	f->peer.dir = f->dir;
+	f->peer.conns = 1;
+	uplink_free(f->up);
+	f->up = NULL;
+	start(f);
+	f->c.ack_timeout_s = 30;
+	assert_int_equal(daemon_run(&f->c, true, "0.1.0-test"), DAEMON_EXIT_OK);
+	peer_join(&f->peer);
+	expect_seen(&f->peer, 0, "1,2");
+}
+
+static void test_daemon_config_errors(void **state)
+{
+	struct fixture *f = *state;
+
+	daemon_config(f);
+	free(f->c.policies[0]);
+	f->c.policies[0] = strdup(POSTURE_SOURCE_DIR "/policies/no-such-policy.json");
+	assert_int_equal(daemon_run(&f->c, true, "0.1.0-test"), DAEMON_EXIT_CONFIG);
+	free(f->c.policies[0]);
+	f->c.policies[0] = strdup(POSTURE_SOURCE_DIR "/policies/linux-baseline.json");
+	free(f->c.key);
+	f->c.key = cat(f->dir, "missing.key");
+	assert_int_equal(daemon_run(&f->c, true, "0.1.0-test"), DAEMON_EXIT_CONFIG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -662,6 +750,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_heartbeats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_collector_is_dead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_collector, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_once_delivers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_once_keeps_undelivered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_config_errors, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
