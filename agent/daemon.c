@@ -169,7 +169,7 @@ static int64_t try_connect(struct agentd *d)
 	if (uplink_connect(d->up, &e) == 0)
 		return 0;
 	wait = uplink_backoff_ms(d->up);
-	log_error("%s; retrying in %.1f s", e.msg, wait / 1000.0);
+	log_error("%s; retrying in %u ms", e.msg, wait);
 	return wait;
 }
 
@@ -201,7 +201,7 @@ static int run_forever(struct agentd *d)
 		if (uplink_run(d->up, next_scan, stop_pipe[0], 0, &e) != 0) {
 			uint32_t wait = uplink_backoff_ms(d->up);
 
-			log_error("%s; reconnecting in %.1f s", e.msg, wait / 1000.0);
+			log_error("%s; reconnecting in %u ms", e.msg, (unsigned)wait);
 			next_connect = uplink_now_ms() + wait;
 		}
 	}
@@ -236,7 +236,7 @@ static int run_once(struct agentd *d)
 		}
 		if (uplink_run(d->up, deadline, stop_pipe[0], seq, &e) != 0) {
 			wait = uplink_backoff_ms(d->up);
-			log_error("%s; reconnecting in %.1f s", e.msg, wait / 1000.0);
+			log_error("%s; reconnecting in %u ms", e.msg, (unsigned)wait);
 			idle_until(uplink_now_ms() + wait < deadline ? uplink_now_ms() + wait
 								     : deadline);
 		}

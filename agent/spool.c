@@ -413,16 +413,24 @@ static int drop_prefix(struct spool *sp, size_t k, struct pst_err *e)
 {
 	char name[NAME_MAX + 1];
 	size_t i;
+	int rc = 0;
 
+	if (k == 0)
+		return 0;
 	for (i = 0; i < k; i++) {
 		seq_name(sp->ents[i].seq, name, sizeof(name));
-		if (unlinkat(sp->dirfd, name, 0) != 0 && errno != ENOENT)
-			return sys_err(sp, e, "cannot delete", name);
+		if (unlinkat(sp->dirfd, name, 0) != 0 && errno != ENOENT) {
+			rc = sys_err(sp, e, "cannot delete", name);
+			break;
+		}
 		sp->total_bytes -= sp->ents[i].bytes;
 	}
-	memmove(sp->ents, sp->ents + k, (sp->n - k) * sizeof(*sp->ents));
-	sp->n -= k;
-	return k > 0 ? sync_dir(sp, e) : 0;
+	/* The index keeps exactly the files not deleted. */
+	memmove(sp->ents, sp->ents + i, (sp->n - i) * sizeof(*sp->ents));
+	sp->n -= i;
+	if (rc != 0)
+		return rc;
+	return sync_dir(sp, e);
 }
 
 static size_t count_upto(const struct spool *sp, uint64_t seq)
@@ -598,23 +606,24 @@ static int compact(struct spool *sp, struct pst_err *e)
 		if (!drop[i])
 			continue;
 		seq_name(sp->ents[i].seq, name, sizeof(name));
-		if (unlinkat(sp->dirfd, name, 0) != 0 && errno != ENOENT) {
-			rc = sys_err(sp, e, "cannot delete", name);
-			break;
+		/* After a failure, keep the rest: the index must match the files. */
+		if (rc != 0 || (unlinkat(sp->dirfd, name, 0) != 0 && errno != ENOENT)) {
+			if (rc == 0)
+				rc = sys_err(sp, e, "cannot delete", name);
+			drop[i] = false;
+			ndrop--;
+			freed -= sp->ents[i].bytes;
+			continue;
 		}
 		append_seq(&seqs, sp->ents[i].seq);
 	}
 	if (ndrop > 0 && rc == 0)
 		rc = sync_dir(sp, e);
-	if (ndrop > 0 && rc == 0)
+	if (ndrop > 0)
 		log_warn("spool %s: over spool_max_bytes %" PRIu64 "; compacted %zu reports "
 			 "whose statuses a kept report carries (seq %s; %" PRIu64 " bytes)",
 			 sp->dir, sp->max_bytes, ndrop, strbuf_peek(&seqs), freed);
 	strbuf_cleanup(&seqs);
-	if (rc != 0) {
-		free(drop);
-		return rc;
-	}
 	for (i = j = 0; i < sp->n; i++) {
 		if (drop[i])
 			sp->total_bytes -= sp->ents[i].bytes;
@@ -623,6 +632,8 @@ static int compact(struct spool *sp, struct pst_err *e)
 	}
 	sp->n = j;
 	free(drop);
+	if (rc != 0)
+		return rc;
 	/* 3: what is left all carries status changes, which are never dropped. */
 	if (sp->total_bytes > sp->max_bytes)
 		log_error("spool %s: %" PRIu64 " bytes over spool_max_bytes %" PRIu64 ": refused "
@@ -639,6 +650,7 @@ int spool_put(struct spool *sp, uint64_t seq, const uint8_t *env, size_t len,
 	      struct pst_err *e)
 {
 	Posture__V1__Envelope *m = NULL;
+	struct pst_err ce = {0};
 	struct spool_entry ent;
 	char name[NAME_MAX + 1];
 	uint8_t *frame = NULL;
@@ -683,7 +695,9 @@ int spool_put(struct spool *sp, uint64_t seq, const uint8_t *env, size_t len,
 		rc = pst_err_set(e, rc, "out of memory");
 		goto out;
 	}
-	rc = compact(sp, e);
+	/* The report is spooled; a compaction that failed is retried at the next put. */
+	if (compact(sp, &ce) != 0)
+		log_error("%s", ce.msg);
 out:
 	free(frame);
 	frame_envelope_free(m);
