@@ -258,6 +258,7 @@ static int run_once(struct agentd *d)
 int daemon_run(const struct agent_config *c, bool once, const char *version)
 {
 	struct agentd d = {.c = c, .once = once, .rfs = {-1, NULL}};
+	struct hostinfo host;
 	struct pst_err e = {0};
 	int status = DAEMON_EXIT_CONFIG;
 	size_t i;
@@ -281,6 +282,9 @@ int daemon_run(const struct agent_config *c, bool once, const char *version)
 		log_error("%s", e.msg);
 		goto out;
 	}
+	/* The Hello before the first scan carries the facts too. */
+	hostinfo_read(&host, &d.rfs);
+	uplink_set_facts(d.up, &host);
 	if (signals_install(&d) != 0) {
 		log_error("cannot create the signal pipe: %s", strerror(errno));
 		goto out;
