@@ -163,6 +163,7 @@ struct peer {
 	int nseen[4];
 	uint64_t hello_acked[4];
 	uint32_t hello_version[4];
+	char hello_root[4][256];      /* HostFacts.root of the Hello */
 	char peer_cn[4][64];
 	int heartbeats[4];
 	bool clean_close[4];
@@ -219,6 +220,8 @@ static void peer_conn(struct peer *p, SSL *ssl, int k)
 		goto out;
 	p->hello_acked[k] = in->hello->last_acked_seq;
 	p->hello_version[k] = in->hello->protocol_version;
+	if (in->hello->facts != NULL)
+		snprintf(p->hello_root[k], sizeof(p->hello_root[k]), "%s", in->hello->facts->root);
 	frame_envelope_free(in);
 	if (p->mode == PEER_ERROR_ON_HELLO) {
 		er.code = POSTURE__V1__ERROR__CODE__CODE_UNAVAILABLE;
@@ -687,6 +690,8 @@ static void test_daemon_once_delivers(void **state)
 	assert_int_equal(daemon_run(&f->c, true, "0.1.0-test"), DAEMON_EXIT_OK);
 	peer_join(&f->peer);
 	expect_seen(&f->peer, 0, "1");
+	/* The Hello says which host and root the reports are about. */
+	assert_string_equal(f->peer.hello_root[0], POSTURE_FIXTURES "/roots/compliant");
 	/* A real scan: every check of the baseline has its result. */
 	assert_true(f->peer.results[0][0] > 50);
 	assert_true(f->peer.clean_close[0]);
