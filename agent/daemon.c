@@ -130,7 +130,7 @@ static int scan_and_spool(struct agentd *d, uint64_t *seq)
 	rc = engine_scan(&s, d->pols.p, d->pols.n, &ctx, &host);
 	if (rc != 0) {
 		log_error("scan failed: %s", pst_strerror(rc));
-		return rc;
+		goto out;
 	}
 	if ((rc = report_new_uuid(scan_id, sizeof(scan_id))) != 0) {
 		log_error("scan: cannot make a scan id: %s", pst_strerror(rc));

@@ -51,6 +51,7 @@ struct uplink {
 	size_t max_out;           /* the collector's max_frame_bytes */
 	uint64_t last_sent;       /* highest seq sent on this connection */
 	int64_t last_rx, last_tx; /* uplink_now_ms() of the last frame each way */
+	bool greeting;            /* between the handshake and the HelloAck */
 	int eof;                  /* the collector closed: 1 cleanly, 2 not; frames may remain */
 	int eof_errno;
 };
@@ -164,6 +165,31 @@ static int fail(struct uplink *u, struct pst_err *e, int code, const char *fmt, 
 	va_end(ap);
 	drop_connection(u);
 	return pst_err_set(e, code, "collector %s: %s", u->name, msg);
+}
+
+/*
+ * A connection lost in the greeting is most often the collector refusing
+ * our certificate: TLS 1.3 judges it after the client's handshake is done,
+ * and the alert saying so can race with the reset.  Look for the alert
+ * and say what to check either way.
+ */
+static int greeting_lost(struct uplink *u, struct pst_err *e, const char *what, int err)
+{
+	char detail[512];
+	uint8_t b[512];
+	size_t got;
+
+	ERR_clear_error();
+	if (SSL_read_ex(u->ssl, b, sizeof(b), &got) != 1) {
+		tls_errors(detail, sizeof(detail));
+		if (strstr(detail, "alert") != NULL)
+			return fail(u, e, PST_E_TLS, "the collector refused us: %s (was %s issued "
+				    "by the collector's CA, and is it still valid?)", detail,
+				    u->c->cert);
+	}
+	return fail(u, e, PST_E_TLS, "%s: %s, right after the TLS handshake (does the "
+		    "collector accept %s? its log says why it closed)", what,
+		    err ? strerror(err) : "connection closed", u->c->cert);
 }
 
 static int remaining(int64_t deadline)
@@ -320,9 +346,12 @@ static int tls_write_all(struct uplink *u, const uint8_t *p, size_t n, int64_t d
 		}
 		err = SSL_get_error(u->ssl, 0);
 		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
-			if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+			if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+				if (u->greeting)
+					return greeting_lost(u, e, "send failed", errno);
 				return fail(u, e, PST_E_SYS, "send failed: %s",
 					    errno ? strerror(errno) : "connection closed");
+			}
 			return fail(u, e, PST_E_TLS, "send failed: %s",
 				    tls_errors(detail, sizeof(detail)));
 		}
@@ -365,6 +394,8 @@ static int read_some(struct uplink *u, struct pst_err *e)
 	/* The frames that came before the end are taken first (an Error says why). */
 	if (u->eof == 1)
 		return fail(u, e, PST_E_PROTO, "closed the connection");
+	if (u->eof == 2 && u->greeting)
+		return greeting_lost(u, e, "connection lost", u->eof_errno);
 	if (u->eof == 2)
 		return fail(u, e, PST_E_SYS, "connection lost: %s",
 			    u->eof_errno ? strerror(u->eof_errno) : "closed without TLS goodbye");
@@ -389,8 +420,13 @@ static int read_some(struct uplink *u, struct pst_err *e)
 			u->eof_errno = errno;
 			return any ? 1 : read_some(u, e);
 		}
-		return fail(u, e, PST_E_TLS, "receive failed: %s",
-			    tls_errors(detail, sizeof(detail)));
+		tls_errors(detail, sizeof(detail));
+		/* TLS 1.3 judges the client's certificate after the client's handshake ends. */
+		if (strstr(detail, "alert") != NULL)
+			return fail(u, e, PST_E_TLS, "the collector refused us: %s (was %s issued "
+				    "by the collector's CA, and is it still valid?)", detail,
+				    u->c->cert);
+		return fail(u, e, PST_E_TLS, "receive failed: %s", detail);
 	}
 }
 
@@ -535,8 +571,12 @@ int uplink_connect(struct uplink *u, struct pst_err *e)
 	drop_connection(u);
 	u->collector_id[0] = '\0';
 	u->eof = 0;
-	if ((rc = tcp_connect(u, deadline, e)) != 0 || (rc = tls_handshake(u, deadline, e)) != 0 ||
-	    (rc = hello(u, deadline, e)) != 0)
+	if ((rc = tcp_connect(u, deadline, e)) != 0 || (rc = tls_handshake(u, deadline, e)) != 0)
+		return rc;
+	u->greeting = true;
+	rc = hello(u, deadline, e);
+	u->greeting = false;
+	if (rc != 0)
 		return rc;
 	u->failures = 0;
 	u->last_rx = uplink_now_ms();
