@@ -442,6 +442,27 @@ static size_t count_upto(const struct spool *sp, uint64_t seq)
 	return k;
 }
 
+static void sync_parent(const char *dir)
+{
+	char *copy = strdup(dir), *slash;
+	int fd;
+
+	if (copy == NULL)
+		return;
+	slash = strrchr(copy, '/');
+	if (slash == copy)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	fd = open(slash != NULL ? copy : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (fsync(fd) != 0)
+			log_warn("spool %s: fsync of its parent directory: %s", dir, strerror(errno));
+		close(fd);
+	}
+	free(copy);
+}
+
 int spool_open(const char *dir, uint64_t max_bytes, struct spool **out, struct pst_err *e)
 {
 	struct spool *sp;
@@ -457,7 +478,10 @@ int spool_open(const char *dir, uint64_t max_bytes, struct spool **out, struct p
 	}
 	sp->dirfd = -1;
 	sp->max_bytes = max_bytes;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+	if (mkdir(dir, 0700) == 0) {
+		/* The new directory's name must survive a power loss as well. */
+		sync_parent(dir);
+	} else if (errno != EEXIST) {
 		rc = pst_err_set(e, pst_from_errno(errno),
 				 "spool %s: cannot create: %s (its parent must exist and be "
 				 "writable by the agent's user)",

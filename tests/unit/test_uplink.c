@@ -158,6 +158,7 @@ struct peer {
 	int conns;                 /* connections to serve */
 	uint64_t stored;           /* last_stored_seq in the first HelloAck */
 	uint32_t hb_s;             /* heartbeat_interval_s in HelloAck */
+	uint32_t max_frame;        /* max_frame_bytes in HelloAck; 0: the default */
 	int drop_after;
 	bool other_ca;             /* present the other CA's certificate */
 	const char *dir;
@@ -244,7 +245,7 @@ static void peer_conn(struct peer *p, SSL *ssl, int k)
 	ha.collector_id = (char *)"test-collector";
 	ha.last_stored_seq = p->stored;
 	ha.heartbeat_interval_s = p->hb_s;
-	ha.max_frame_bytes = FRAME_DEFAULT_MAX;
+	ha.max_frame_bytes = p->max_frame ? p->max_frame : FRAME_DEFAULT_MAX;
 	out.body_case = POSTURE__V1__ENVELOPE__BODY_HELLO_ACK;
 	out.hello_ack = &ha;
 	peer_send(ssl, &out);
@@ -640,6 +641,29 @@ static void test_error_frame(void **state)
 	assert_int_equal(spool_count(f->sp), 1);
 }
 
+static void test_too_large_set_aside(void **state)
+{
+	struct fixture *f = *state;
+	struct pst_err e = {0};
+	char *aside;
+
+	/* A collector that takes frames of 32 bytes at most: no report fits. */
+	spool_one(f->sp, POSTURE__V1__STATUS__STATUS_PASS);
+	spool_one(f->sp, POSTURE__V1__STATUS__STATUS_FAIL);
+	f->peer.max_frame = 32;
+	start(f);
+	connect_ok(f);
+	assert_int_equal(uplink_run(f->up, uplink_now_ms() + 60000, -1, 2, &e), 0);
+	/* Set aside for a person, not resent forever and not deleted. */
+	assert_int_equal(spool_count(f->sp), 0);
+	aside = cat(f->c.spool_dir, "undeliverable/00000000000000000002.frame");
+	assert_int_equal(access(aside, F_OK), 0);
+	free(aside);
+	uplink_close(f->up);
+	peer_join(&f->peer);
+	expect_seen(&f->peer, 0, "");
+}
+
 static void test_heartbeats(void **state)
 {
 	struct fixture *f = *state;
@@ -791,6 +815,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_ca_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_cert_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_frame, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_large_set_aside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_heartbeats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_collector_is_dead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_collector, setup, teardown),
