@@ -479,6 +479,14 @@ static void deliver(struct fixture *f, uint64_t seq)
 	assert_true(spool_acked_seq(f->sp) >= seq);
 }
 
+static void reopen_spool(struct fixture *f)
+{
+	struct pst_err e = {0};
+
+	if (spool_open(f->c.spool_dir, 1 << 20, &f->sp, &e) != 0)
+		fail_msg("%s", e.msg);
+}
+
 /* --- cases ---------------------------------------------------------------------- */
 
 static void test_delivery(void **state)
@@ -567,12 +575,8 @@ static void test_collector_ahead(void **state)
 	/* And the jump is durable. */
 	spool_free(f->sp);
 	f->sp = NULL;
-	{
-		struct pst_err e = {0};
-
-		assert_int_equal(spool_open(f->c.spool_dir, 1 << 20, &f->sp, &e), 0);
-		assert_int_equal(spool_last_seq(f->sp), 101);
-	}
+	reopen_spool(f);
+	assert_int_equal(spool_last_seq(f->sp), 101);
 }
 
 static void test_wrong_ca_refused(void **state)
@@ -733,14 +737,6 @@ static void daemon_config(struct fixture *f)
 	f->c.npolicies = 1;
 	f->c.root = strdup(POSTURE_FIXTURES "/roots/compliant");
 	f->c.ack_timeout_s = 30;
-}
-
-static void reopen_spool(struct fixture *f)
-{
-	struct pst_err e = {0};
-
-	if (spool_open(f->c.spool_dir, 1 << 20, &f->sp, &e) != 0)
-		fail_msg("%s", e.msg);
 }
 
 static void test_daemon_once_delivers(void **state)
