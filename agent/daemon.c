@@ -249,9 +249,14 @@ static int run_once(struct agentd *d)
 		log_info("report seq %" PRIu64 " delivered and acknowledged", seq);
 		return DAEMON_EXIT_OK;
 	}
-	log_error("report seq %" PRIu64 " was not acknowledged %s; it stays in %s for the next "
-		  "run", seq, stop_requested ? "before the stop request" : "within ack_timeout_s",
-		  spool_dir(d->sp));
+	if (spool_count_between(d->sp, seq - 1, seq) == 0)
+		log_error("report seq %" PRIu64 " was not delivered: it was set aside in "
+			  "%s/undeliverable/ (the log above says why)", seq, spool_dir(d->sp));
+	else
+		log_error("report seq %" PRIu64 " was not acknowledged %s; it stays in %s for the "
+			  "next run", seq,
+			  stop_requested ? "before the stop request" : "within ack_timeout_s",
+			  spool_dir(d->sp));
 	return DAEMON_EXIT_UNDELIVERED;
 }
 
