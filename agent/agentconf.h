@@ -33,8 +33,27 @@ struct agent_config {
 	int log_level;            /* enum log_level */
 };
 
+/*
+ * Load path into c (set to the defaults first).  Keys: collector,
+ * server_name, ca, cert, key, policies, root, interval_s, splay_s,
+ * spool_dir, spool_max_bytes, heartbeat_s, connect_timeout_s,
+ * ack_timeout_s, backoff_min_ms, backoff_max_ms, log_level; collector, ca,
+ * cert, key and policies are required.  On error c holds nothing to free
+ * and e says which file and key, and what is accepted.
+ */
 int agent_config_load(const char *path, struct agent_config *c, struct pst_err *e);
+
+/*
+ * The same from buf[0..len); path names the file in messages and is the
+ * base for relative paths.
+ */
+int agent_config_load_buffer(const char *path, const char *buf, size_t len,
+			     struct agent_config *c, struct pst_err *e);
+
+/* Free what load allocated; c is zeroed.  Accepts a zeroed c. */
 void agent_config_cleanup(struct agent_config *c);
+
+/* Zero c and set every default (no allocation). */
 void agent_config_defaults(struct agent_config *c);
 
 #endif

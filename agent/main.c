@@ -3,11 +3,13 @@
  *
  *   posture-agent scan [--policy PATH]... [--root DIR] [--format table|json|protobuf]
  *                      [--output FILE]
+ *   posture-agent run --config FILE [--once]
  *
- * Exit status: 0 nothing failed, 1 some check failed or could not be
- * evaluated, 2 usage, policy or I/O error (message on stderr).
+ * Exit status of scan: 0 nothing failed, 1 some check failed or could not
+ * be evaluated, 2 usage, policy or I/O error (message on stderr).  Of run:
+ * 0 stopped by a signal or (--once) the report was acknowledged, 1 (--once)
+ * it was not, 2 usage or configuration error.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -17,9 +19,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agentconf.h"
+#include "daemon.h"
 #include "engine.h"
 #include "hostinfo.h"
+#include "log.h"
 #include "policy.h"
+#include "policyset.h"
 #include "report.h"
 
 #ifndef POSTURE_VERSION
@@ -38,6 +44,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: posture-agent scan [--policy PATH]... [--root DIR]\n"
 		"                          [--format table|json|protobuf] [--output FILE]\n"
+		"       posture-agent run --config FILE [--once]\n"
 		"       posture-agent probes        (the probe reference, Markdown)\n"
 		"       posture-agent --version | --help\n"
 		"\n"
@@ -49,77 +56,17 @@ static void usage(FILE *out)
 		"  --format FMT    table (default, for people), json (the posture.scan/v1 document),\n"
 		"                  protobuf (one posture.v1.Envelope holding the Report)\n"
 		"  --output FILE   write there instead of standard output\n"
+		"  exit status: 0 nothing failed, 1 some check failed or could not be evaluated,\n"
+		"  2 usage, policy or I/O error.\n"
 		"\n"
-		"exit status: 0 nothing failed, 1 some check failed or could not be evaluated,\n"
-		"2 usage, policy or I/O error.\n",
+		"run is the daemon: it scans every interval_s (after a random splay), spools\n"
+		"each report durably, and delivers the spool to the collector over mutual TLS.\n"
+		"  --config FILE   agent.json (collector, ca, cert, key, policies, spool_dir, ...)\n"
+		"  --once          one scan, delivered and acknowledged, then exit\n"
+		"  exit status: 0 stopped by SIGTERM/SIGINT, or --once delivered; 1 --once could\n"
+		"  not deliver (the report stays spooled for the next run); 2 usage or\n"
+		"  configuration error.\n",
 		POSTURE_POLICY_DIR);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Load a policy file, or every *.json in a directory in name order. */
-static int load_path(const char *path, struct policy **pols, size_t *n)
-{
-	struct stat st;
-	struct pst_err e = {0};
-	DIR *d;
-	struct dirent *de;
-	char **names = NULL;
-	size_t nnames = 0, i;
-	int rc = 0;
-
-	if (stat(path, &st) != 0) {
-		fprintf(stderr, "posture-agent: policy %s: %s\n", path, strerror(errno));
-		return PST_E_NOENT;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		if (*n >= MAX_POLICIES) {
-			fprintf(stderr, "posture-agent: more than %d policies\n", MAX_POLICIES);
-			return PST_E_LIMIT;
-		}
-		rc = policy_load_file(path, &pols[*n], &e);
-		if (rc != 0) {
-			fprintf(stderr, "posture-agent: %s\n", e.msg);
-			return rc;
-		}
-		(*n)++;
-		return 0;
-	}
-	d = opendir(path);
-	if (d == NULL) {
-		fprintf(stderr, "posture-agent: policy directory %s: %s\n", path, strerror(errno));
-		return PST_E_SYS;
-	}
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-		char **nn;
-		if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
-			continue;
-		nn = realloc(names, (nnames + 1) * sizeof(*names));
-		if (nn == NULL || asprintf(&nn[nnames], "%s/%s", path, de->d_name) < 0) {
-			names = nn ? nn : names;
-			rc = PST_E_NOMEM;
-			break;
-		}
-		names = nn;
-		nnames++;
-	}
-	closedir(d);
-	if (rc == 0 && nnames == 0) {
-		fprintf(stderr, "posture-agent: policy directory %s holds no *.json policy\n", path);
-		rc = PST_E_NOENT;
-	}
-	if (names != NULL)
-		qsort(names, nnames, sizeof(*names), cmp_str);
-	for (i = 0; rc == 0 && i < nnames; i++)
-		rc = load_path(names[i], pols, n);
-	for (i = 0; i < nnames; i++)
-		free(names[i]);
-	free(names);
-	return rc;
 }
 
 static bool want_colour(FILE *out)
@@ -141,8 +88,8 @@ static int cmd_scan(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *policy_paths[MAX_POLICIES], *root = "/", *format = "table", *output = NULL;
-	struct policy *pols[MAX_POLICIES];
-	size_t npaths = 0, npols = 0, i;
+	struct policyset pols;
+	size_t npaths = 0, i;
 	struct rootfs rfs = {-1, NULL};
 	struct probe_ctx ctx = {0};
 	struct hostinfo host;
@@ -152,6 +99,7 @@ static int cmd_scan(int argc, char **argv)
 	int c, rc, status = EXIT_USAGE;
 	bool scanned = false;
 
+	policyset_init(&pols);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:r:f:o:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -193,9 +141,12 @@ static int cmd_scan(int argc, char **argv)
 	}
 	if (npaths == 0)
 		policy_paths[npaths++] = POSTURE_POLICY_DIR;
-	for (i = 0; i < npaths; i++)
-		if (load_path(policy_paths[i], pols, &npols) != 0)
+	for (i = 0; i < npaths; i++) {
+		if (policyset_add(&pols, policy_paths[i], &e) != 0) {
+			fprintf(stderr, "posture-agent: %s\n", e.msg);
 			goto out;
+		}
+	}
 	/* Open the output first: a scan can take seconds, and a typo should not. */
 	if (output != NULL) {
 		out = fopen(output, strcmp(format, "protobuf") == 0 ? "wb" : "w");
@@ -210,7 +161,7 @@ static int cmd_scan(int argc, char **argv)
 	}
 	ctx.root = &rfs;
 	hostinfo_read(&host, &rfs);
-	rc = engine_scan(&s, pols, npols, &ctx, &host);
+	rc = engine_scan(&s, pols.p, pols.n, &ctx, &host);
 	scanned = true;
 	if (rc != 0) {
 		fprintf(stderr, "posture-agent: scan: %s\n", pst_strerror(rc));
@@ -258,8 +209,56 @@ out:
 		engine_scan_cleanup(&s);
 	if (rfs.dirfd >= 0)
 		rootfs_close(&rfs);
-	for (i = 0; i < npols; i++)
-		policy_free(pols[i]);
+	policyset_cleanup(&pols);
+	return status;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"once", no_argument, NULL, '1'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct agent_config conf;
+	struct pst_err e = {0};
+	const char *path = NULL;
+	bool once = false;
+	int c, status;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case '1':
+			once = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "posture-agent: run: unexpected argument \"%s\"\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (path == NULL) {
+		fprintf(stderr, "posture-agent: run: --config FILE is required\n");
+		return EXIT_USAGE;
+	}
+	if (agent_config_load(path, &conf, &e) != 0) {
+		fprintf(stderr, "posture-agent: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
+	log_init("posture-agent", (enum log_level)conf.log_level);
+	status = daemon_run(&conf, once, POSTURE_VERSION);
+	agent_config_cleanup(&conf);
 	return status;
 }
 
@@ -327,6 +326,8 @@ int main(int argc, char **argv)
 		return cmd_probes();
 	if (strcmp(argv[1], "scan") == 0)
 		return cmd_scan(argc - 1, argv + 1);
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
 	fprintf(stderr, "posture-agent: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;
