@@ -4,6 +4,7 @@
  * create /run/reboot-required when an update needs one and list themselves
  * in /run/reboot-required.pkgs; a reboot clears /run.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,22 @@
 static const struct probe_param params[] = {
 	{NULL, 0, false, NULL, NULL, NULL},
 };
+
+/* True when name (n bytes) is already in the ", "-separated list. */
+static bool listed(const char *list, size_t used, const char *name, size_t n)
+{
+	const char *p = list, *end = list + used;
+
+	while (p < end) {
+		const char *sep = strstr(p, ", ");
+		size_t w = sep ? (size_t)(sep - p) : (size_t)(end - p);
+
+		if (w == n && memcmp(p, name, n) == 0)
+			return true;
+		p += w + (sep ? 2 : 0);
+	}
+	return false;
+}
 
 static int run(const struct probe_ctx *ctx, const json_t *p, struct probe_out *out)
 {
@@ -45,14 +62,13 @@ static int run(const struct probe_ctx *ctx, const json_t *p, struct probe_out *o
 			lines_trim(&line, &n);
 			if (n == 0)
 				continue;
-			/* The file may name a package twice, once per trigger. */
-			if (count < SHOWN && used + n + 3 < sizeof(list)) {
+			/* The file names a package once per trigger: show it once. */
+			if (listed(list, used, line, n))
+				continue;
+			if (count < SHOWN && used + n + 3 < sizeof(list))
 				used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%.*s",
 							 used ? ", " : "", (int)n, line);
-				count++;
-			} else {
-				count++;
-			}
+			count++;
 		}
 		free(data);
 	} else if (rc != PST_E_NOENT) {
