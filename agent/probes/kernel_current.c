@@ -51,12 +51,22 @@ static bool kernel_release(const struct pkgdb *db, const struct pkgdb_pkg *pkg, 
 	return true;
 }
 
+/* "path:line" of a package's record, or the database path when it has no line (rpm). */
+static const char *where(const struct pkgdb *db, const struct pkgdb_pkg *pkg, char *buf, size_t cap)
+{
+	if (pkg->line > 0)
+		snprintf(buf, cap, "%s:%u", db->path, pkg->line);
+	else
+		snprintf(buf, cap, "%s", db->path);
+	return buf;
+}
+
 static int run(const struct probe_ctx *ctx, const json_t *p, struct probe_out *out)
 {
 	struct pkgdb *own = NULL;
 	const struct pkgdb *db;
 	const struct pkgdb_pkg *newest = NULL, *running = NULL;
-	char running_rel[256], rel[256], newest_rel[256];
+	char running_rel[256], rel[256], newest_rel[256], at[512];
 	struct line_iter it;
 	const char *line, *why = NULL;
 	char *data = NULL;
@@ -125,19 +135,20 @@ static int run(const struct probe_ctx *ctx, const json_t *p, struct probe_out *o
 	if (running == newest || strcmp(running_rel, newest_rel) == 0) {
 		rc = probe_out_add(out, running_rel, "newest_installed", OSRELEASE, 0, value_bool(true));
 		if (rc == 0)
-			rc = probe_out_note(out, "running %s is the newest installed kernel (%s %s, %s:%u)",
-					    running_rel, newest->name, newest->version, db->path,
-					    newest->line);
+			rc = probe_out_note(out, "running %s is the newest installed kernel (%s %s, %s)",
+					    running_rel, newest->name, newest->version,
+					    where(db, newest, at, sizeof(at)));
 		goto out;
 	}
 	rc = probe_out_add(out, running_rel, "newest_installed", OSRELEASE, 0, value_bool(false));
 	if (rc == 0 && running != NULL)
-		rc = probe_out_note(out, "running %s (%s %s) but %s %s is installed (%s:%u): reboot into it",
+		rc = probe_out_note(out, "running %s (%s %s) but %s %s is installed (%s): reboot into it",
 				    running_rel, running->name, running->version, newest->name,
-				    newest->version, db->path, newest->line);
+				    newest->version, where(db, newest, at, sizeof(at)));
 	else if (rc == 0)
-		rc = probe_out_note(out, "running %s, whose package is no longer installed; newest installed %s %s (%s:%u): reboot into it",
-				    running_rel, newest->name, newest->version, db->path, newest->line);
+		rc = probe_out_note(out, "running %s, whose package is no longer installed; newest installed %s %s (%s): reboot into it",
+				    running_rel, newest->name, newest->version,
+				    where(db, newest, at, sizeof(at)));
 out:
 	pkgdb_free(own);
 	return rc;
