@@ -87,7 +87,12 @@ static int by_name_arch(const void *a, const void *b)
 	const struct pkgdb_pkg *x = a, *y = b;
 	int r = strcmp(x->name, y->name);
 
-	return r != 0 ? r : strcmp(x->arch, y->arch);
+	if (r == 0)
+		r = strcmp(x->arch, y->arch);
+	/* rpm keeps several versions of one package (kernels): a fixed order for evidence. */
+	if (r == 0)
+		r = strcmp(x->version, y->version);
+	return r;
 }
 
 void pkgdb_sort(struct pkgdb *db)

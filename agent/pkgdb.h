@@ -40,7 +40,7 @@ struct pkgdb {
 	enum pkgdb_family family;
 	char *path;         /* what was read: "/var/lib/dpkg/status" or the rpm database directory */
 	char *native_arch;  /* dpkg: the Architecture of the dpkg package; rpm: NULL */
-	struct pkgdb_pkg *pkgs; /* present packages (dpkg: neither not-installed nor config-files), sorted by name, arch */
+	struct pkgdb_pkg *pkgs; /* present packages (dpkg: neither not-installed nor config-files), sorted by name, arch, version text */
 	size_t n, cap;
 };
 
