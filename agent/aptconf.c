@@ -86,11 +86,12 @@ static enum tok next(struct lexer *lx, const char **s, size_t *n)
 		lx->p++;
 		return T_STRING;
 	default:
-		while (lx->p < lx->end && !strchr(" \t\r\n{};\"", *lx->p))
+		/* A NUL byte is no word character (strchr would match it as the terminator). */
+		while (lx->p < lx->end && *lx->p != '\0' && !strchr(" \t\r\n{};\"", *lx->p))
 			lx->p++;
 		*s = start;
 		*n = (size_t)(lx->p - start);
-		return T_WORD;
+		return *n > 0 ? T_WORD : T_ERR;
 	}
 }
 
@@ -222,7 +223,7 @@ int aptconf_parse(const char *data, size_t len,
 	}
 	return 0;
 unterminated:
-	*why = "unterminated quoted string or comment";
+	*why = "unterminated quoted string or comment, or a NUL byte";
 bad:
 	*errline = lx.line;
 	return PST_E_PARSE;
