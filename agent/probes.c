@@ -19,6 +19,15 @@ extern const struct probe probe_backup_age;
 extern const struct probe probe_backup_size;
 extern const struct probe probe_backup_schedule;
 extern const struct probe probe_backup_secrets;
+extern const struct probe probe_pkg_updates;
+extern const struct probe probe_pkg_security_updates;
+extern const struct probe probe_pkg_installed;
+extern const struct probe probe_pkg_min_version;
+extern const struct probe probe_apt_lists_age;
+extern const struct probe probe_unattended_upgrades;
+extern const struct probe probe_reboot_required;
+extern const struct probe probe_kernel_current;
+extern const struct probe probe_pkg_last_upgrade;
 
 static const struct probe *const table[] = {
 	&probe_file,
@@ -34,6 +43,15 @@ static const struct probe *const table[] = {
 	&probe_backup_size,
 	&probe_backup_schedule,
 	&probe_backup_secrets,
+	&probe_pkg_updates,
+	&probe_pkg_security_updates,
+	&probe_pkg_installed,
+	&probe_pkg_min_version,
+	&probe_apt_lists_age,
+	&probe_unattended_upgrades,
+	&probe_reboot_required,
+	&probe_kernel_current,
+	&probe_pkg_last_upgrade,
 };
 
 const struct probe *probe_find(const char *name)

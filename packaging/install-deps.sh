@@ -29,12 +29,16 @@ as_root() {
 
 if command -v apt-get >/dev/null 2>&1; then
 	pkgs=(build-essential cmake pkg-config libjansson-dev libprotobuf-c-dev
-		protobuf-c-compiler libssl-dev libuv1-dev libsqlite3-dev)
+		protobuf-c-compiler libssl-dev libuv1-dev libsqlite3-dev
+		zlib1g-dev liblz4-dev librpm-dev)
 	if [ "$want_run" -eq 1 ]; then
 		pkgs+=(jq python3)
 	fi
 	if [ "$want_test" -eq 1 ]; then
-		pkgs+=(libcmocka-dev jq protobuf-compiler valgrind clang libclang-rt-14-dev sqlite3 openssl python3)
+		# dpkg is the oracle of test_dpkgver; rpm (with rpmbuild) builds test_rpmdb's database;
+		# sqlite3, openssl and python3 serve the end-to-end tests.
+		pkgs+=(libcmocka-dev jq protobuf-compiler valgrind clang libclang-rt-14-dev dpkg rpm
+			sqlite3 openssl python3)
 	fi
 	missing=()
 	for p in "${pkgs[@]}"; do
@@ -47,15 +51,14 @@ if command -v apt-get >/dev/null 2>&1; then
 	fi
 elif command -v dnf >/dev/null 2>&1; then
 	pkgs=(gcc make cmake pkgconf-pkg-config jansson-devel protobuf-c-devel
-		protobuf-c-compiler openssl-devel libuv-devel sqlite-devel)
-	if [ "$want_run" -eq 1 ]; then
-		pkgs+=(jq python3)
-	fi
+		protobuf-c-compiler openssl-devel libuv-devel sqlite-devel
+		zlib-devel lz4-devel rpm-devel)
 	if [ "$want_run" -eq 1 ]; then
 		pkgs+=(jq python3)
 	fi
 	if [ "$want_test" -eq 1 ]; then
-		pkgs+=(libcmocka-devel jq protobuf-compiler valgrind clang compiler-rt sqlite openssl python3)
+		pkgs+=(libcmocka-devel jq protobuf-compiler valgrind clang compiler-rt dpkg rpm-build
+			sqlite openssl python3)
 	fi
 	as_root dnf install -y "${pkgs[@]}"
 else

@@ -211,8 +211,9 @@ bstatuses() {
 scan backup-fresh "$site"
 expect_exit "backup-fresh baseline" 0
 bstatuses "backup-fresh baseline"
-n=$(jq '[.results[] | select(.status != "pass")] | length' "$OUT")
-if [ "$n" -eq 0 ]; then pass "backup-fresh baseline: every check passes"; else fail "backup-fresh baseline: every check passes" "$(jq -c '[.results[] | select(.status != "pass") | .check]' "$OUT")"; fi
+# The patch checks need a package database, which these roots do not have.
+n=$(jq '[.results[] | select(.status != "pass" and (.category != "patch" or .status != "not_applicable"))] | length' "$OUT")
+if [ "$n" -eq 0 ]; then pass "backup-fresh baseline: every check passes (patch: not_applicable)"; else fail "backup-fresh baseline: every check passes" "$(jq -c '[.results[] | select(.status != "pass") | .check]' "$OUT")"; fi
 if jq -e '.policies == [{"id": "site-baseline", "version": "1", "sha256": .policies[0].sha256}]' "$OUT" >/dev/null; then
 	pass "backup-fresh baseline: reported as the extending policy site-baseline"
 else
