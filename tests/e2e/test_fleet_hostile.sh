@@ -94,6 +94,16 @@ check "a Report before Hello is refused (CODE_UNEXPECTED or too large before Hel
 	grep -Eq 'CODE_UNEXPECTED|CODE_TOO_LARGE' <(decode_error "$work/early.out")
 check "nothing of mallory is stored" [ "$(sql "SELECT count(*) FROM scans WHERE agent_id = 'mallory'")" = 0 ]
 
+# A Heartbeat before Hello (Envelope{heartbeat{sent_at_us: 1}}, packed by hand).
+printf '\x00\x00\x00\x04\x2a\x02\x08\x01' >"$work/hb.frame"
+tls_send hb "$work/hb.frame" -cert "$m/agent.crt" -key "$m/agent.key"
+check "a Heartbeat before Hello is answered with Error CODE_UNEXPECTED" grep -q 'CODE_UNEXPECTED' <(decode_error "$work/hb.out")
+# A Hello speaking protocol version 2 (Envelope{hello{protocol_version: 2}}).
+printf '\x00\x00\x00\x04\x0a\x02\x10\x02' >"$work/v2.frame"
+tls_send v2 "$work/v2.frame" -cert "$m/agent.crt" -key "$m/agent.key"
+check "a Hello of protocol version 2 is answered with Error CODE_VERSION" grep -q 'CODE_VERSION' <(decode_error "$work/v2.out")
+check "and the message names both versions" grep -q 'protocol version 2 is not supported (this collector speaks 1)' <(decode_error "$work/v2.out")
+
 check "the collector is still running" kill -0 "$collector_pid"
 kill -TERM "$good_pid"
 wait "$good_pid" || true
