@@ -745,6 +745,40 @@ static int load_controls(struct loader *L, const json_t *obj, struct check *c)
 	return 0;
 }
 
+/*
+ * Substitute variables in a check's text (title, description, ...), so that
+ * "at most ${max_days} days" says the threshold that applies.  A text that
+ * is one whole reference gets the variable's value as text.
+ */
+static int text_subst(struct loader *L, char **text)
+{
+	json_t *in, *out;
+	char *r = NULL;
+	int rc;
+
+	if (*text == NULL || strstr(*text, "${") == NULL)
+		return 0;
+	in = json_string(*text);
+	if (in == NULL)
+		return pst_err_set(L->e, PST_E_NOMEM, "out of memory");
+	rc = subst(L, in, &out);
+	json_decref(in);
+	if (rc != 0)
+		return rc;
+	if (json_is_string(out))
+		r = strdup(json_string_value(out));
+	else if (!json_is_integer(out))
+		r = strdup(json_is_true(out) ? "true" : "false");
+	else if (asprintf(&r, "%lld", (long long)json_integer_value(out)) < 0)
+		r = NULL;
+	json_decref(out);
+	if (r == NULL)
+		return pst_err_set(L->e, PST_E_NOMEM, "out of memory");
+	free(*text);
+	*text = r;
+	return 0;
+}
+
 static int load_check(struct loader *L, const json_t *obj, struct check *c)
 {
 	char *sev = NULL, *match = NULL;
@@ -771,7 +805,11 @@ static int load_check(struct loader *L, const json_t *obj, struct check *c)
 	    (rc = get_string(L, obj, "remediation", false, &c->remediation)) != 0 ||
 	    (rc = get_string(L, obj, "category", true, &c->category)) != 0 ||
 	    (rc = get_string(L, obj, "severity", true, &sev)) != 0 ||
-	    (rc = get_string(L, obj, "match", false, &match)) != 0)
+	    (rc = get_string(L, obj, "match", false, &match)) != 0 ||
+	    (rc = text_subst(L, &c->title)) != 0 ||
+	    (rc = text_subst(L, &c->description)) != 0 ||
+	    (rc = text_subst(L, &c->rationale)) != 0 ||
+	    (rc = text_subst(L, &c->remediation)) != 0)
 		goto out;
 	rc = pick(L, "severity", sev, severity_names, 5, &idx);
 	if (rc != 0)

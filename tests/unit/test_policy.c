@@ -264,7 +264,7 @@ static void valid_policy_loads(void **state)
 {
 	const char *doc = HEAD "\"applicability\": [{\"os_id\": \"debian\", \"versions\": [\"12\"]}], "
 		"\"variables\": {\"max\": 90, \"name\": \"PASS\"}, \"checks\": [{\"id\": \"login.max-days\", "
-		"\"title\": \"Max days\", \"severity\": \"medium\", \"category\": \"access_control\", "
+		"\"title\": \"At most ${max} days\", \"remediation\": \"${max}\", \"severity\": \"medium\", \"category\": \"access_control\", "
 		"\"controls\": {\"iso27001\": [\"A.5.17\", \"A.8.5\"], \"cis_debian12\": [\"5.4.1.1\"]}, "
 		"\"match\": \"any\", \"applicable_if\": [{\"probe\": \"file\", \"path\": \"/etc/login.defs\", "
 		"\"attribute\": \"exists\", \"op\": \"eq\", \"value\": true}], "
@@ -283,6 +283,9 @@ static void valid_policy_loads(void **state)
 	assert_int_equal(p->nchecks, 1);
 	c = &p->checks[0];
 	assert_string_equal(c->id, "login.max-days");
+	/* Texts say the thresholds that apply. */
+	assert_string_equal(c->title, "At most 90 days");
+	assert_string_equal(c->remediation, "90");
 	assert_int_equal(c->severity, SEVERITY_MEDIUM);
 	assert_int_equal(c->match, MATCH_ANY);
 	assert_int_equal(c->ncontrols, 2);
