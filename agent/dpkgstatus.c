@@ -52,8 +52,8 @@ int dpkgstatus_parse(struct pkgdb *db, const char *data, size_t len, struct pst_
 		const struct deb822_field *version = deb822_get(st, "Version");
 		const struct deb822_field *arch = deb822_get(st, "Architecture");
 		const struct deb822_field *source = deb822_get(st, "Source");
-		const char *word, *src = NULL;
-		size_t word_len, src_len = 0;
+		const char *word = NULL, *src = NULL;
+		size_t word_len = 0, src_len = 0;
 		struct dpkgver v;
 		char state[32];
 

@@ -62,10 +62,12 @@ static int teardown(void **state)
 
 static void remove_rel(const char *rel)
 {
-	char p[4096];
+	char *p;
 
-	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	if (asprintf(&p, "%s/%s", root, rel) < 0)
+		fail_msg("out of memory");
 	unlink(p);
+	free(p);
 }
 
 /* Replace the three amd64 lists; every other list a test may leave goes. */
