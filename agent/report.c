@@ -395,6 +395,7 @@ static Posture__V1__CheckResult *pb_result(struct pb_allocs *a, const struct che
 		ev->observed = r->ev[i].observed;
 		ev->expected = r->ev[i].expected;
 		ev->location = r->ev[i].location ? r->ev[i].location : (char *)"";
+		ev->ok = r->ev[i].ok;
 		m->evidence[i] = ev;
 	}
 	return a->oom ? NULL : m;

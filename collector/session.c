@@ -159,6 +159,7 @@ static int result_from_wire(const Posture__V1__CheckResult *w, size_t idx,
 		    (rc = dup_str("evidence.expected", v->expected, false, &d->expected, e)) != 0 ||
 		    (rc = dup_str("evidence.location", v->location, false, &d->location, e)) != 0)
 			goto fail;
+		d->ok = v->ok;
 	}
 	return 0;
 nomem:

@@ -151,9 +151,19 @@ static const char *or_dash(const char *s)
 	return s != NULL && *s != '\0' ? s : "-";
 }
 
-/* The first evidence item's field, or NULL. */
+/*
+ * A field of the evidence item that says what is wrong: the first one that
+ * disagrees with its rule (a failed check carries its passing items too),
+ * else the first; NULL when there is none.
+ */
 static const char *first_ev(const struct problem *p, const char *key)
 {
+	json_t *item;
+	size_t i;
+
+	json_array_foreach(p->evidence, i, item)
+		if (json_is_false(json_object_get(item, "ok")))
+			return json_string_value(json_object_get(item, key));
 	return json_string_value(json_object_get(json_array_get(p->evidence, 0), key));
 }
 

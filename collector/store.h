@@ -54,6 +54,7 @@ struct store_facts {
 
 struct store_evidence {
 	char *subject, *observed, *expected, *location; /* location may be NULL */
+	bool ok;                  /* agrees with what its rule expects */
 };
 
 struct store_control {

@@ -529,7 +529,7 @@ static int set_str(json_t *o, const char *key, const char *v)
 	return v == NULL ? 0 : json_object_set_new(o, key, json_string(v));
 }
 
-/* JSON text of the evidence items, [{subject, observed, expected, location}]. */
+/* JSON text of the evidence items, [{subject, observed, expected, location, ok}]. */
 static char *evidence_json(const struct store_result *r)
 {
 	json_t *a = json_array();
@@ -546,7 +546,8 @@ static char *evidence_json(const struct store_result *r)
 		    set_str(o, "subject", ev->subject) != 0 ||
 		    set_str(o, "observed", ev->observed) != 0 ||
 		    set_str(o, "expected", ev->expected) != 0 ||
-		    set_str(o, "location", ev->location) != 0)
+		    set_str(o, "location", ev->location) != 0 ||
+		    json_object_set_new(o, "ok", json_boolean(ev->ok)) != 0)
 			goto out;
 	}
 	text = json_dumps(a, JSON_COMPACT);

@@ -48,6 +48,8 @@ done
 
 check "web-2's SSH deviation is stored with its evidence" \
 	[ "$(sql "SELECT count(*) FROM results WHERE agent_id = 'web-2' AND status = 'fail' AND check_id LIKE 'ssh.%' AND evidence LIKE '%sshd_config%'")" -gt 0 ]
+check "every stored failure names the evidence item that disagrees (ok false)" \
+	[ "$(sql "SELECT count(*) FROM results WHERE status = 'fail' AND NOT EXISTS (SELECT 1 FROM json_each(results.evidence) WHERE json_extract(value, '\$.ok') = 0)")" = 0 ]
 check "the host facts come from Hello" \
 	[ "$(sql "SELECT os_id || ' ' || os_version FROM hosts WHERE agent_id = 'web-1'")" = "debian 12" ]
 

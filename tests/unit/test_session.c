@@ -141,6 +141,7 @@ static void make_report(struct report_msg *m)
 			e->observed = observed[j];
 			e->expected = expected[j];
 			e->location = locations[j];
+			e->ok = j == 1;
 			m->evp[i][j] = e;
 		}
 		r->n_evidence = i % 4;
@@ -221,6 +222,7 @@ static void check_converted(const struct store_report *r, const struct report_ms
 			expect_opt(s->evidence[j].observed, observed[j]);
 			expect_opt(s->evidence[j].expected, expected[j]);
 			expect_opt(s->evidence[j].location, locations[j]);
+			assert_int_equal(s->evidence[j].ok, j == 1);
 		}
 	}
 }

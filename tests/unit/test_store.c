@@ -125,6 +125,7 @@ static struct store_report *mk_report(const char *agent, uint64_t seq,
 		res->evidence[0].observed = xstrdup(st[i] == STORE_PASS ? "no" : "yes");
 		res->evidence[0].expected = xstrdup("no");
 		res->evidence[0].location = xstrdup("/etc/ssh/sshd_config:32");
+		res->evidence[0].ok = st[i] == STORE_PASS;
 	}
 	return r;
 }
@@ -535,7 +536,8 @@ static void test_results_and_transitions(void **state)
 	assert_int_equal(rs.row[1].changed_us, fin2);
 	assert_string_equal(rs.evidence[1],
 			    "[{\"subject\":\"/etc/ssh/sshd_config\",\"observed\":\"no\","
-			    "\"expected\":\"no\",\"location\":\"/etc/ssh/sshd_config:32\"}]");
+			    "\"expected\":\"no\",\"location\":\"/etc/ssh/sshd_config:32\","
+			    "\"ok\":true}]");
 	assert_int_equal(rs.row[2].status, STORE_ERROR);
 	assert_int_equal(rs.row[3].status, STORE_NOT_APPLICABLE);
 	assert_int_equal(store_each_host(f->s, on_host, &hs, &e), 0);
