@@ -227,7 +227,7 @@ static int read_tuning(const char *file, const json_t *doc, struct collector_con
 	if ((rc = get_u32(where, o, "batch_max_reports", 1, 65536, &c->batch_max_reports, e)) !=
 		    0 ||
 	    (rc = get_u32(where, o, "batch_delay_ms", 0, 10000, &c->batch_delay_ms, e)) != 0 ||
-	    (rc = conf_get_int(where, o, "queue_max_bytes", false, (int64_t)MIB,
+	    (rc = conf_get_int(where, o, "queue_max_bytes", false, (int64_t)(64 * KIB),
 			       (int64_t)(64 * GIB), &q, e)) != 0 ||
 	    (rc = get_u32(where, o, "conn_max_pending", 1, 4096, &c->conn_max_pending, e)) != 0)
 		goto out;

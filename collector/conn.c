@@ -325,6 +325,8 @@ static void on_report(struct conn *c, const Posture__V1__Report *w, size_t wire_
 		return;
 	}
 	c->srv->stats.reports++;
+	/* The queue grows here: this is where the high-water mark is first seen. */
+	server_store_progress(c->srv);
 	log_debug("agent %s: report %llu (%zu results) queued for the store", c->agent_id,
 		  (unsigned long long)w->seq, (size_t)w->n_results);
 }

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# test_fleet_backpressure.sh - the store falls behind and nothing is lost or
+# acknowledged early: while another process holds the SQLite database's
+# write lock, commits fail and are retried; the collector acknowledges
+# nothing, its queue reaches the high-water mark and every connection
+# pauses reading ("store behind"); once the lock goes, the queue drains
+# ("store caught up") and every report is stored exactly once.
+set -euo pipefail
+work=$(mktemp -d "${TMPDIR:-/tmp}/posture-backpressure.XXXXXX")
+. "$(dirname "$0")/lib/fleet.sh"
+trap fleet_cleanup EXIT
+
+fleet_init
+# A small queue (256 KiB, a few reports) so that a short stall fills it.
+jq '.limits = {"max_frame_bytes": 262144} | .store_tuning = {"queue_max_bytes": 262144, "batch_delay_ms": 1}' \
+	"$work/collector/collector.json" >"$work/c.json"
+mv "$work/c.json" "$work/collector/collector.json"
+for id in b1 b2 b3; do
+	fleet_agent "$id" deviant-ssh '.interval_s = 1 | .heartbeat_s = 5'
+done
+collector_start
+pids=()
+for id in b1 b2 b3; do
+	"$POSTURE_AGENT" run --config "$(agent_conf "$id")" 2>>"$work/$id.log" &
+	pids+=($!)
+done
+stored() { sql 'SELECT count(*) FROM scans'; }
+acked() { sed -n 's/^acked \([0-9]*\)$/\1/p' "$work/agents/$1/spool/state"; }
+for _ in $(seq 1 100); do [ "$(stored)" -ge 3 ] && break; sleep 0.1; done
+check "reports flow before the stall" [ "$(stored)" -ge 3 ]
+
+# Hold the write lock for 8 seconds.
+{ echo 'BEGIN EXCLUSIVE;'; sleep 8; echo 'COMMIT;'; } | sqlite3 "$db" &
+locker=$!
+sleep 1
+before_stored=$(stored)
+before_acked="$(acked b1) $(acked b2) $(acked b3)"
+sleep 5
+check "nothing is stored while the database is locked" [ "$(stored)" = "$before_stored" ]
+check "nothing is acknowledged while nothing can be committed ($before_acked)" \
+	[ "$(acked b1) $(acked b2) $(acked b3)" = "$before_acked" ]
+check "the queue reached its mark and connections paused" grep -q 'store behind' "$work/collector.log"
+wait "$locker"
+check "the collector retried the failed commit and said so" grep -q 'storing a batch of .* failed' "$work/collector.log"
+for _ in $(seq 1 150); do grep -q 'store caught up' "$work/collector.log" && break; sleep 0.1; done
+check "the store caught up and connections read again" grep -q 'store caught up' "$work/collector.log"
+for _ in $(seq 1 100); do [ "$(stored)" -ge $((before_stored + 6)) ] && break; sleep 0.1; done
+check "reports flow again after the stall" [ "$(stored)" -ge $((before_stored + 6)) ]
+
+kill -TERM "${pids[@]}"
+for p in "${pids[@]}"; do wait "$p" || bad "agent $p exit" "non-zero"; done
+for id in b1 b2 b3; do
+	"$POSTURE_AGENT" run --once --config "$(agent_conf "$id")" 2>>"$work/$id.log" ||
+		bad "$id: final run --once" "$(tail -n 3 "$work/$id.log")"
+	last=$(sed -n 's/^seq \([0-9]*\)$/\1/p' "$work/agents/$id/spool/state")
+	check "$id: all $last reports stored exactly once" \
+		[ "$(sql "SELECT count(*) || ' ' || count(DISTINCT seq) || ' ' || max(seq) FROM scans WHERE agent_id = '$id'")" = "$last $last $last" ]
+done
+collector_stop || bad "collector stop" "non-zero exit"
+finish
