@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "readfile.h"
 #include "strbuf.h"
 
 const char *const policy_categories[] = {
@@ -1169,58 +1170,10 @@ static int load_buffer(const char *name, const char *buf, size_t len, bool is_ba
 	return 0;
 }
 
-/* Read a whole policy file (at most POLICY_MAX_BYTES) into *buf (heap, unterminated). */
+/* Read a whole policy file (at most POLICY_MAX_BYTES) into *buf (heap). */
 static int read_policy_file(const char *path, char **bufp, size_t *lenp, struct pst_err *e)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd, rc = 0;
-
-	*bufp = NULL;
-	*lenp = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pst_err_set(e, pst_from_errno(errno), "policy %s: cannot open: %s", path,
-				   strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return pst_err_set(e, PST_E_INVAL, "policy %s: not a regular file", path);
-	}
-	if ((unsigned long long)st.st_size > POLICY_MAX_BYTES) {
-		close(fd);
-		return pst_err_set(e, PST_E_TOOBIG, "policy %s: larger than %u bytes", path,
-				   POLICY_MAX_BYTES);
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return pst_err_set(e, PST_E_NOMEM, "out of memory");
-	}
-	while (len <= (size_t)st.st_size) {
-		n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = pst_err_set(e, PST_E_SYS, "policy %s: read: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > (size_t)st.st_size) {
-		rc = pst_err_set(e, PST_E_INVAL, "policy %s: changed while being read; try again", path);
-		goto out;
-	}
-	*bufp = buf;
-	*lenp = len;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return rc;
+	return readfile("policy", path, POLICY_MAX_BYTES, bufp, lenp, e);
 }
 
 int policy_load_file(const char *path, struct policy **out, struct pst_err *e)

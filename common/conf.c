@@ -4,12 +4,11 @@
 #include "conf.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "readfile.h"
 #include "strbuf.h"
 
 static const char *type_name(const json_t *v)
@@ -51,52 +50,16 @@ int conf_load_buffer(const char *name, const char *buf, size_t len, json_t **out
 
 int conf_load(const char *path, json_t **out, struct pst_err *e)
 {
-	struct stat st;
 	char *buf;
-	size_t len = 0;
-	ssize_t n;
-	int fd, rc;
+	size_t len;
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pst_err_set(e, pst_from_errno(errno), "config %s: cannot open: %s", path,
-				   strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return pst_err_set(e, PST_E_INVAL, "config %s: not a regular file", path);
-	}
-	if ((unsigned long long)st.st_size > CONF_MAX_BYTES) {
-		close(fd);
-		return pst_err_set(e, PST_E_TOOBIG, "config %s: larger than %u bytes", path,
-				   CONF_MAX_BYTES);
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return pst_err_set(e, PST_E_NOMEM, "out of memory");
-	}
-	while (len <= (size_t)st.st_size) {
-		n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = pst_err_set(e, PST_E_SYS, "config %s: read: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > (size_t)st.st_size) {
-		rc = pst_err_set(e, PST_E_INVAL, "config %s: changed while being read; try again",
-				 path);
-		goto out;
-	}
+	rc = readfile("config", path, CONF_MAX_BYTES, &buf, &len, e);
+	if (rc != 0)
+		return rc;
 	rc = conf_load_buffer(path, buf, len, out, e);
-out:
 	free(buf);
-	close(fd);
 	return rc;
 }
 
