@@ -482,3 +482,41 @@ int aptlists_get(const struct probe_ctx *ctx, struct probe_out *out, const struc
 	*lists = fresh;
 	return 0;
 }
+
+int aptlists_get_dpkg(const struct probe_ctx *ctx, struct probe_out *out, const char *what,
+		      const struct pkgdb **db, struct pkgdb **own_db,
+		      const struct aptlists **lists, struct aptlists **own_lists)
+{
+	int rc;
+
+	*own_db = NULL;
+	*own_lists = NULL;
+	rc = pkgdb_get(ctx, out, db, own_db);
+	if (rc < 0)
+		return rc;
+	if ((*db)->family != PKGDB_DPKG)
+		return probe_out_fail(out, PST_E_INVAL,
+				      "%s are read from apt's lists; this root has an %s database",
+				      what, pkgdb_family_name((*db)->family));
+	rc = aptlists_get(ctx, out, *db, lists, own_lists);
+	if (rc < 0)
+		return rc;
+	if ((*lists)->nsrc == 0)
+		return probe_out_fail(out, PST_E_NOENT,
+				      "no package list under %s: apt never fetched them or they were "
+				      "removed; run apt-get update", APTLISTS_DIR);
+	return 0;
+}
+
+bool aptlists_name_in(const json_t *list, const char *name)
+{
+	size_t i;
+	json_t *v;
+
+	if (list == NULL)
+		return false;
+	json_array_foreach(list, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
+			return true;
+	return false;
+}

@@ -59,6 +59,20 @@ int aptlists_get(const struct probe_ctx *ctx, struct probe_out *out, const struc
 		 const struct aptlists **lists, struct aptlists **owned);
 void aptlists_free(struct aptlists *l);
 
+/*
+ * What the pending-update probes start from: the root's dpkg database and
+ * apt's lists matched to it (both through the scan's cache; *own_db and
+ * *own_lists receive what the caller frees when there is no cache).  Fails,
+ * with out->reason saying so, on an rpm root ("what are read from apt's
+ * lists") and when apt has no list at all.
+ */
+int aptlists_get_dpkg(const struct probe_ctx *ctx, struct probe_out *out, const char *what,
+		      const struct pkgdb **db, struct pkgdb **own_db,
+		      const struct aptlists **lists, struct aptlists **own_lists);
+
+/* True when name is one of the strings of the JSON array list (an `exclude` parameter). */
+bool aptlists_name_in(const json_t *list, const char *name);
+
 /* True when a Release with these fields is a security suite ("-security", Debian-Security). */
 bool aptlists_is_security(const char *suite, const char *codename, const char *label);
 

@@ -30,17 +30,6 @@ static const struct probe_param params[] = {
 	{NULL, 0, false, NULL, NULL, NULL},
 };
 
-static bool excluded(const json_t *list, const char *name)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(list, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
-			return true;
-	return false;
-}
-
 static void fmt_time(int64_t t, char *buf, size_t cap)
 {
 	time_t tt = (time_t)t;
@@ -57,28 +46,14 @@ static int run(const struct probe_ctx *ctx, const json_t *p, struct probe_out *o
 	struct aptlists *own_lists = NULL;
 	const struct pkgdb *db;
 	const struct aptlists *l;
-	int64_t now = (int64_t)time(NULL);
+	/* The scan's reference time, so every check of a scan measures from one instant. */
+	int64_t now = ctx->now_us != 0 ? ctx->now_us / 1000000 : (int64_t)time(NULL);
 	size_t i;
 	int rc;
 
-	rc = pkgdb_get(ctx, out, &db, &own_db);
-	if (rc < 0)
-		return rc;
-	if (db->family != PKGDB_DPKG) {
-		rc = probe_out_fail(out, PST_E_INVAL,
-				    "pending security updates are read from apt's lists; this root has an %s database",
-				    pkgdb_family_name(db->family));
-		goto out;
-	}
-	rc = aptlists_get(ctx, out, db, &l, &own_lists);
+	rc = aptlists_get_dpkg(ctx, out, "pending security updates", &db, &own_db, &l, &own_lists);
 	if (rc < 0)
 		goto out;
-	if (l->nsrc == 0) {
-		rc = probe_out_fail(out, PST_E_NOENT,
-				    "no package list under %s: apt never fetched them or they were "
-				    "removed; run apt-get update", APTLISTS_DIR);
-		goto out;
-	}
 	for (i = 0; i < db->n && rc == 0; i++) {
 		const struct pkgdb_pkg *pkg = &db->pkgs[i];
 		const struct aptlists_cand *c = &l->best_security[i];
@@ -87,7 +62,7 @@ static int run(const struct probe_ctx *ctx, const json_t *p, struct probe_out *o
 		char when[32], *desc;
 		int cmp;
 
-		if (c->version == NULL || (exclude != NULL && excluded(exclude, pkg->name)))
+		if (c->version == NULL || aptlists_name_in(exclude, pkg->name))
 			continue;
 		if (dpkgver_compare_str(c->version, pkg->version, &cmp) != 0 || cmp <= 0)
 			continue;

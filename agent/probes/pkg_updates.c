@@ -21,17 +21,6 @@ static const struct probe_param params[] = {
 	{NULL, 0, false, NULL, NULL, NULL},
 };
 
-static bool excluded(const json_t *list, const char *name)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(list, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
-			return true;
-	return false;
-}
-
 static int run(const struct probe_ctx *ctx, const json_t *p, struct probe_out *out)
 {
 	const json_t *exclude = probe_param_list(p, "exclude");
@@ -42,24 +31,9 @@ static int run(const struct probe_ctx *ctx, const json_t *p, struct probe_out *o
 	size_t i;
 	int rc;
 
-	rc = pkgdb_get(ctx, out, &db, &own_db);
-	if (rc < 0)
-		return rc;
-	if (db->family != PKGDB_DPKG) {
-		rc = probe_out_fail(out, PST_E_INVAL,
-				    "pending updates are read from apt's lists; this root has an %s database",
-				    pkgdb_family_name(db->family));
-		goto out;
-	}
-	rc = aptlists_get(ctx, out, db, &l, &own_lists);
+	rc = aptlists_get_dpkg(ctx, out, "pending updates", &db, &own_db, &l, &own_lists);
 	if (rc < 0)
 		goto out;
-	if (l->nsrc == 0) {
-		rc = probe_out_fail(out, PST_E_NOENT,
-				    "no package list under %s: apt never fetched them or they were "
-				    "removed; run apt-get update", APTLISTS_DIR);
-		goto out;
-	}
 	for (i = 0; i < db->n && rc == 0; i++) {
 		const struct pkgdb_pkg *pkg = &db->pkgs[i];
 		const struct aptlists_cand *c = &l->best[i];
@@ -67,7 +41,7 @@ static int run(const struct probe_ctx *ctx, const json_t *p, struct probe_out *o
 		char *desc;
 		int cmp;
 
-		if (c->version == NULL || (exclude != NULL && excluded(exclude, pkg->name)))
+		if (c->version == NULL || aptlists_name_in(exclude, pkg->name))
 			continue;
 		if (dpkgver_compare_str(c->version, pkg->version, &cmp) != 0 || cmp <= 0)
 			continue;
