@@ -114,9 +114,14 @@ static int result_from_wire(const Posture__V1__CheckResult *w, size_t idx,
 	}
 	r->severity = severity_from_wire(w->severity);
 	r->duration_us = w->duration_us;
-	if (w->n_controls > SESSION_MAX_CONTROLS || w->n_evidence > SESSION_MAX_EVIDENCE) {
-		rc = pst_err_set(e, PST_E_PROTO, "more than %u control frameworks or %u evidence "
-				 "items", SESSION_MAX_CONTROLS, SESSION_MAX_EVIDENCE);
+	if (w->n_controls > SESSION_MAX_CONTROLS) {
+		rc = pst_err_set(e, PST_E_PROTO, "%zu control frameworks, more than the limit of %u",
+				 w->n_controls, SESSION_MAX_CONTROLS);
+		goto fail;
+	}
+	if (w->n_evidence > SESSION_MAX_EVIDENCE) {
+		rc = pst_err_set(e, PST_E_PROTO, "%zu evidence items, more than the limit of %u",
+				 w->n_evidence, SESSION_MAX_EVIDENCE);
 		goto fail;
 	}
 	if (w->n_controls > 0) {
@@ -132,8 +137,8 @@ static int result_from_wire(const Posture__V1__CheckResult *w, size_t idx,
 		if ((rc = dup_str("controls.framework", m->framework, true, &c->framework, e)) != 0)
 			goto fail;
 		if (m->n_ids > SESSION_MAX_CONTROL_IDS) {
-			rc = pst_err_set(e, PST_E_PROTO, "more than %u control ids",
-					 SESSION_MAX_CONTROL_IDS);
+			rc = pst_err_set(e, PST_E_PROTO, "controls[%zu]: %zu ids, more than the limit "
+					 "of %u", i, m->n_ids, SESSION_MAX_CONTROL_IDS);
 			goto fail;
 		}
 		if (m->n_ids > 0 && (c->ids = calloc(m->n_ids, sizeof(*c->ids))) == NULL)
@@ -157,8 +162,10 @@ static int result_from_wire(const Posture__V1__CheckResult *w, size_t idx,
 		if ((rc = dup_str("evidence.subject", v->subject, false, &d->subject, e)) != 0 ||
 		    (rc = dup_str("evidence.observed", v->observed, false, &d->observed, e)) != 0 ||
 		    (rc = dup_str("evidence.expected", v->expected, false, &d->expected, e)) != 0 ||
-		    (rc = dup_str("evidence.location", v->location, false, &d->location, e)) != 0)
+		    (rc = dup_str("evidence.location", v->location, false, &d->location, e)) != 0) {
+			pst_err_prefix(e, "evidence[%zu]", i);
 			goto fail;
+		}
 		d->ok = v->ok;
 	}
 	return 0;
@@ -180,9 +187,13 @@ int session_report_from_wire(const Posture__V1__Report *w, const char *agent_id,
 	*out = NULL;
 	if (w->seq == 0)
 		return pst_err_set(e, PST_E_PROTO, "report has sequence number 0 (they start at 1)");
-	if (w->n_results > SESSION_MAX_RESULTS || w->n_policies > SESSION_MAX_POLICIES)
-		return pst_err_set(e, PST_E_PROTO, "report %llu has more than %u results or %u "
-				   "policies", (unsigned long long)w->seq, SESSION_MAX_RESULTS,
+	if (w->n_results > SESSION_MAX_RESULTS)
+		return pst_err_set(e, PST_E_PROTO, "report %llu: %zu results, more than the limit "
+				   "of %u", (unsigned long long)w->seq, w->n_results,
+				   SESSION_MAX_RESULTS);
+	if (w->n_policies > SESSION_MAX_POLICIES)
+		return pst_err_set(e, PST_E_PROTO, "report %llu: %zu policies, more than the limit "
+				   "of %u", (unsigned long long)w->seq, w->n_policies,
 				   SESSION_MAX_POLICIES);
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
@@ -211,8 +222,10 @@ int session_report_from_wire(const Posture__V1__Report *w, const char *agent_id,
 		r->npolicies = i + 1;
 		if ((rc = dup_str("policies.id", p->id, true, &r->policies[i].id, e)) != 0 ||
 		    (rc = dup_str("policies.version", p->version, false, &r->policies[i].version,
-				  e)) != 0)
+				  e)) != 0) {
+			pst_err_prefix(e, "policies[%zu]", i);
 			goto fail;
+		}
 		if (p->sha256.len != 0 && p->sha256.len != 32) {
 			rc = pst_err_set(e, PST_E_PROTO, "policies[%zu].sha256 has %zu bytes, not 32",
 					 i, p->sha256.len);

@@ -350,7 +350,7 @@ static void test_report_refusals(void **state)
 
 	make_report(&m);
 	m.pol[1].id = "";
-	expect_refused(&m, PST_E_PROTO, "policies.id is missing");
+	expect_refused(&m, PST_E_PROTO, "policies[", "policies.id is missing");
 
 	make_report(&m);
 	m.pol[1].sha256.len = 31;
@@ -399,7 +399,7 @@ static void test_report_count_limits(void **state)
 	many = same_ptrs(&m.res[1], SESSION_MAX_RESULTS + 1);
 	m.report.results = (Posture__V1__CheckResult **)many;
 	m.report.n_results = SESSION_MAX_RESULTS + 1;
-	expect_refused(&m, PST_E_PROTO, "more than 20000 results");
+	expect_refused(&m, PST_E_PROTO, "20001 results, more than the limit of 20000");
 	m.report.n_results = SESSION_MAX_RESULTS;
 	r = convert_ok(&m.report);
 	assert_int_equal(r->nresults, SESSION_MAX_RESULTS);
@@ -411,7 +411,7 @@ static void test_report_count_limits(void **state)
 	many = same_ptrs(&m.ev[3][1], SESSION_MAX_EVIDENCE + 1);
 	m.res[3].evidence = (Posture__V1__Evidence **)many;
 	m.res[3].n_evidence = SESSION_MAX_EVIDENCE + 1;
-	expect_refused(&m, PST_E_PROTO, "results[3]", "1000 evidence items");
+	expect_refused(&m, PST_E_PROTO, "results[3]", "1001 evidence items, more than the limit of 1000");
 	m.res[3].n_evidence = SESSION_MAX_EVIDENCE;
 	r = convert_ok(&m.report);
 	assert_int_equal(r->results[3].nevidence, SESSION_MAX_EVIDENCE);
@@ -424,7 +424,7 @@ static void test_report_count_limits(void **state)
 	many = same_ptrs(&m.cm[2][0], SESSION_MAX_CONTROLS + 1);
 	m.res[2].controls = (Posture__V1__ControlMapping **)many;
 	m.res[2].n_controls = SESSION_MAX_CONTROLS + 1;
-	expect_refused(&m, PST_E_PROTO, "results[2]", "32 control frameworks");
+	expect_refused(&m, PST_E_PROTO, "results[2]", "33 control frameworks, more than the limit of 32");
 	m.res[2].n_controls = SESSION_MAX_CONTROLS;
 	r = convert_ok(&m.report);
 	assert_int_equal(r->results[2].ncontrols, SESSION_MAX_CONTROLS);
@@ -435,7 +435,7 @@ static void test_report_count_limits(void **state)
 	many = same_ptrs(iso_ids[0], SESSION_MAX_CONTROL_IDS + 1);
 	m.cm[2][1].ids = (char **)many;
 	m.cm[2][1].n_ids = SESSION_MAX_CONTROL_IDS + 1;
-	expect_refused(&m, PST_E_PROTO, "results[2]", "256 control ids");
+	expect_refused(&m, PST_E_PROTO, "results[2]", "257 ids, more than the limit of 256");
 	m.cm[2][1].n_ids = SESSION_MAX_CONTROL_IDS;
 	r = convert_ok(&m.report);
 	assert_int_equal(r->results[2].controls[1].nids, SESSION_MAX_CONTROL_IDS);
@@ -448,7 +448,7 @@ static void test_report_count_limits(void **state)
 	many = same_ptrs(&m.pol[1], SESSION_MAX_POLICIES + 1);
 	m.report.policies = (Posture__V1__PolicyRef **)many;
 	m.report.n_policies = SESSION_MAX_POLICIES + 1;
-	expect_refused(&m, PST_E_PROTO, "256 policies");
+	expect_refused(&m, PST_E_PROTO, "257 policies, more than the limit of 256");
 	m.report.n_policies = SESSION_MAX_POLICIES;
 	r = convert_ok(&m.report);
 	assert_int_equal(r->npolicies, SESSION_MAX_POLICIES);
@@ -492,7 +492,7 @@ static void test_report_string_limit(void **state)
 
 	make_report(&m);
 	m.ev[2][1].observed = over;
-	expect_refused(&m, PST_E_PROTO, "results[2]", "evidence.observed is longer");
+	expect_refused(&m, PST_E_PROTO, "results[2]: evidence[", "evidence.observed is longer");
 
 	make_report(&m);
 	m.cm[1][0].ids = (char *[]){ "A.8.2", over };
