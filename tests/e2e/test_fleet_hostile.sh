@@ -67,8 +67,10 @@ wait_good_past "$n" && ok "the good agent goes on after the certificate-less cli
 
 n=$(good_scans)
 printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >"$work/http.bin"
+before=$(grep -c 'TLS handshake failed' "$work/collector.log")
 timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$agent_port; cat '$work/http.bin' >&3; cat <&3 >'$work/plain.out'" || true
-check "plain TCP gets no answer but a closed connection" [ ! -s "$work/plain.out" ] || ! grep -q HTTP "$work/plain.out"
+check "plain TCP is refused as a failed TLS handshake" [ "$(grep -c 'TLS handshake failed' "$work/collector.log")" -gt "$before" ]
+check "and gets no HTTP answer" bash -c "! grep -q HTTP '$work/plain.out'"
 wait_good_past "$n" && ok "the good agent goes on after plain TCP" || bad "good agent after plain TCP" "stalled"
 
 n=$(good_scans)
