@@ -30,9 +30,19 @@ acked() { sed -n 's/^acked \([0-9]*\)$/\1/p' "$work/agents/$1/spool/state"; }
 for _ in $(seq 1 100); do [ "$(stored)" -ge 3 ] && break; sleep 0.1; done
 check "reports flow before the stall" [ "$(stored)" -ge 3 ]
 
-# Hold the write lock for 8 seconds.
-{ echo 'BEGIN EXCLUSIVE;'; sleep 8; echo 'COMMIT;'; } | sqlite3 "$db" &
+# Hold the write lock for 8 seconds, from a second process that waits for
+# the collector's current transaction and says when it has the lock.
+python3 -c '
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close()
+time.sleep(8)
+db.execute("COMMIT")
+' "$db" "$work/locked" &
 locker=$!
+for _ in $(seq 1 300); do [ -e "$work/locked" ] && break; sleep 0.1; done
+check "a second process holds the database's write lock" [ -e "$work/locked" ]
 sleep 1
 before_stored=$(stored)
 before_acked="$(acked b1) $(acked b2) $(acked b3)"
