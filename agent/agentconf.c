@@ -151,16 +151,11 @@ out:
 	return rc;
 }
 
-int agent_config_load_buffer(const char *path, const char *buf, size_t len,
-			     struct agent_config *c, struct pst_err *e)
+/* Fill c from a parsed document (its reference is dropped); c holds nothing on error. */
+static int load_doc(const char *path, json_t *doc, struct agent_config *c, struct pst_err *e)
 {
-	json_t *doc = NULL;
 	int rc;
 
-	agent_config_defaults(c);
-	rc = conf_load_buffer(path, buf, len, &doc, e);
-	if (rc != 0)
-		return rc;
 	c->path = strdup(path);
 	if (c->path == NULL)
 		rc = pst_err_set(e, PST_E_NOMEM, "out of memory");
@@ -172,6 +167,17 @@ int agent_config_load_buffer(const char *path, const char *buf, size_t len,
 	return rc;
 }
 
+int agent_config_load_buffer(const char *path, const char *buf, size_t len,
+			     struct agent_config *c, struct pst_err *e)
+{
+	json_t *doc = NULL;
+	int rc;
+
+	agent_config_defaults(c);
+	rc = conf_load_buffer(path, buf, len, &doc, e);
+	return rc != 0 ? rc : load_doc(path, doc, c, e);
+}
+
 int agent_config_load(const char *path, struct agent_config *c, struct pst_err *e)
 {
 	json_t *doc = NULL;
@@ -179,15 +185,5 @@ int agent_config_load(const char *path, struct agent_config *c, struct pst_err *
 
 	agent_config_defaults(c);
 	rc = conf_load(path, &doc, e);
-	if (rc != 0)
-		return rc;
-	c->path = strdup(path);
-	if (c->path == NULL)
-		rc = pst_err_set(e, PST_E_NOMEM, "out of memory");
-	else
-		rc = read_doc(path, doc, c, e);
-	json_decref(doc);
-	if (rc != 0)
-		agent_config_cleanup(c);
-	return rc;
+	return rc != 0 ? rc : load_doc(path, doc, c, e);
 }

@@ -456,6 +456,26 @@ static char *rule_label(const struct rule *r)
 
 static const char *const variable_rule_keys[] = {"variable", "op", "value", "ignore_case", NULL};
 
+/* A rule's "op" and "ignore_case", common to probe and variable rules. */
+static int load_op(struct loader *L, const json_t *obj, struct rule *r)
+{
+	const json_t *v = json_object_get(obj, "op");
+	int op = 0, rc;
+
+	if (v == NULL || !json_is_string(v))
+		return v ? fail(L, "\"op\" must be a string, not %s", json_type_name(v))
+			 : fail(L, "missing required key \"op\"");
+	rc = pick(L, "operator", json_string_value(v), op_names, N_OPS, &op);
+	if (rc != 0)
+		return rc;
+	r->op = (enum rule_op)op;
+	v = json_object_get(obj, "ignore_case");
+	if (v != NULL && !json_is_boolean(v))
+		return fail(L, "\"ignore_case\" must be true or false");
+	r->ignore_case = json_is_true(v);
+	return 0;
+}
+
 /*
  * {"variable": "name", "op": ..., "value": ...}: compares a policy
  * variable's value, e.g. in applicable_if to skip checks whose variables an
@@ -464,7 +484,7 @@ static const char *const variable_rule_keys[] = {"variable", "op", "value", "ign
 static int load_variable_rule(struct loader *L, json_t *raw, struct rule *r)
 {
 	json_t *obj = NULL, *v, *name;
-	int op = 0, rc;
+	int rc;
 
 	name = json_object_get(raw, "variable");
 	if (!json_is_string(name))
@@ -488,22 +508,9 @@ static int load_variable_rule(struct loader *L, json_t *raw, struct rule *r)
 		goto out;
 	}
 	sprintf(r->label, "variable %s", r->variable);
-	v = json_object_get(obj, "op");
-	if (v == NULL || !json_is_string(v)) {
-		rc = v ? fail(L, "\"op\" must be a string, not %s", json_type_name(v))
-		       : fail(L, "missing required key \"op\"");
-		goto out;
-	}
-	rc = pick(L, "operator", json_string_value(v), op_names, N_OPS, &op);
+	rc = load_op(L, obj, r);
 	if (rc != 0)
 		goto out;
-	r->op = (enum rule_op)op;
-	v = json_object_get(obj, "ignore_case");
-	if (v != NULL && !json_is_boolean(v)) {
-		rc = fail(L, "\"ignore_case\" must be true or false");
-		goto out;
-	}
-	r->ignore_case = json_is_true(v);
 	r->expected = json_incref(json_object_get(obj, "value"));
 	rc = check_expected(L, r, json_string_value(json_object_get(obj, "op")));
 out:
@@ -516,7 +523,7 @@ static int load_rule(struct loader *L, json_t *raw, struct rule *r)
 	const struct probe *pr;
 	const struct probe_param *pp;
 	json_t *obj = NULL, *v;
-	int op = 0, rc;
+	int rc;
 	struct pst_err perr;
 
 	if (!json_is_object(raw))
@@ -553,23 +560,9 @@ static int load_rule(struct loader *L, json_t *raw, struct rule *r)
 	if (rc != 0)
 		goto out;
 
-	v = json_object_get(obj, "op");
-	if (v == NULL || !json_is_string(v)) {
-		rc = v ? fail(L, "\"op\" must be a string, not %s", json_type_name(v))
-		       : fail(L, "missing required key \"op\"");
-		goto out;
-	}
-	rc = pick(L, "operator", json_string_value(v), op_names, N_OPS, &op);
+	rc = load_op(L, obj, r);
 	if (rc != 0)
 		goto out;
-	r->op = (enum rule_op)op;
-
-	v = json_object_get(obj, "ignore_case");
-	if (v != NULL && !json_is_boolean(v)) {
-		rc = fail(L, "\"ignore_case\" must be true or false");
-		goto out;
-	}
-	r->ignore_case = json_is_true(v);
 	v = json_object_get(obj, "count");
 	if (v != NULL && !json_is_boolean(v)) {
 		rc = fail(L, "\"count\" must be true or false");
