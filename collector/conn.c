@@ -402,8 +402,8 @@ static void handshake_done(struct conn *c)
 {
 	struct pst_err e = {0};
 
+	/* tls_peer_cn leaves agent_id empty on failure, so logs say "unauthenticated". */
 	if (tls_peer_cn(c->ssl, c->agent_id, sizeof(c->agent_id), &e) != 0) {
-		c->agent_id[0] = '\0';
 		c->srv->stats.tls_failed++;
 		log_warn("agent (%s): refused: %s", c->peer, e.msg);
 		conn_close(c, NULL);

@@ -67,11 +67,6 @@ static void on_connection(uv_stream_t *listener, int status)
 		log_error("agent listener: out of memory accepting a connection");
 }
 
-static void signal_close_cb(uv_handle_t *h)
-{
-	(void)h;
-}
-
 static void ingest_stopped(void *arg)
 {
 	struct server *s = arg;
@@ -81,8 +76,8 @@ static void ingest_stopped(void *arg)
 		 (unsigned long long)s->stats.accepted, (unsigned long long)s->stats.reports,
 		 (unsigned long long)s->stats.acks, (unsigned long long)s->stats.tls_failed,
 		 (unsigned long long)s->stats.protocol_errors);
-	uv_close((uv_handle_t *)&s->sigterm, signal_close_cb);
-	uv_close((uv_handle_t *)&s->sigint, signal_close_cb);
+	uv_close((uv_handle_t *)&s->sigterm, NULL);
+	uv_close((uv_handle_t *)&s->sigint, NULL);
 }
 
 static void check_stopped(struct server *s)
