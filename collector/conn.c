@@ -372,8 +372,7 @@ static void dispatch(struct conn *c, Posture__V1__Envelope *env)
 		return;
 	}
 	if (c->state == CONN_READY && env->body_case == POSTURE__V1__ENVELOPE__BODY_REPORT) {
-		on_report(c, env->report,
-			  FRAME_HEADER_LEN + protobuf_c_message_get_packed_size(&env->base));
+		on_report(c, env->report, frame_reader_last_size(&c->fr));
 		return;
 	}
 	if (c->state == CONN_READY && env->body_case == POSTURE__V1__ENVELOPE__BODY_HEARTBEAT) {

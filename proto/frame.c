@@ -192,6 +192,7 @@ void frame_reader_init(struct frame_reader *r, size_t max)
 	r->scan = 0;
 	r->max = effective_max(max);
 	r->err = 0;
+	r->last = 0;
 }
 
 int frame_reader_raise_max(struct frame_reader *r, size_t max)
@@ -314,9 +315,15 @@ int frame_reader_next(struct frame_reader *r, Posture__V1__Envelope **env)
 	if (rc != 0)
 		return reader_fail(r, rc);
 	r->off += consumed;
+	r->last = consumed;
 	if (r->off == r->buf.len)
 		reader_empty(r);
 	return 0;
+}
+
+size_t frame_reader_last_size(const struct frame_reader *r)
+{
+	return r->last;
 }
 
 /* Read up to n bytes, stopping early only at end of file. */

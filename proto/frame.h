@@ -74,6 +74,7 @@ struct frame_reader {
 	size_t scan;       /* start of the first frame whose header is unchecked */
 	size_t max;        /* payload limit */
 	int err;           /* sticky error, 0 while the stream is sound */
+	size_t last;       /* size of the frame last returned, header included */
 };
 
 /* Initialise an empty reader accepting payloads of at most max bytes. */
@@ -106,6 +107,9 @@ int frame_reader_feed(struct frame_reader *r, const uint8_t *p, size_t n);
  * or an earlier feed error); the code is sticky.
  */
 int frame_reader_next(struct frame_reader *r, Posture__V1__Envelope **env);
+
+/* Size on the wire (header included) of the frame frame_reader_next last returned. */
+size_t frame_reader_last_size(const struct frame_reader *r);
 
 /*
  * Blocking helpers for files and pipes.  frame_write_fd encodes env (errors

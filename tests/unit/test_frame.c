@@ -677,8 +677,10 @@ static void test_reader_bytewise(void **state)
 		assert_int_equal(frame_reader_feed(&r, all + i, 1), 0);
 		assert_int_equal(frame_reader_next(&r, &got), 0);
 		if (nframes < NSTREAM && i + 1 == ends[nframes]) {
-			/* Exactly when its last byte arrives. */
+			/* Exactly when its last byte arrives, with its size on the wire. */
 			check_stream_frame(nframes, got);
+			assert_int_equal(frame_reader_last_size(&r),
+					 ends[nframes] - (nframes ? ends[nframes - 1] : 0));
 			frame_envelope_free(got);
 			nframes++;
 			assert_int_equal(frame_reader_next(&r, &got), 0);
