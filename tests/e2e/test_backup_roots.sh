@@ -16,14 +16,8 @@ set -euo pipefail
 : "${POSTURE_AGENT:?set POSTURE_AGENT to the posture-agent binary}"
 : "${POSTURE_SOURCE_DIR:?set POSTURE_SOURCE_DIR to the source tree}"
 
-if [ "$(id -u)" != 0 ]; then
-	if [ -z "${POSTURE_E2E_USERNS:-}" ] && unshare -r true 2>/dev/null; then
-		export POSTURE_E2E_USERNS=1
-		exec unshare -r bash "$0" "$@"
-	fi
-	echo "test_backup_roots: the fixture roots must be owned by uid 0: run as root, or where 'unshare -r' works" >&2
-	exit 1
-fi
+. "$(dirname "$0")/lib/rootns.sh"
+need_uid0 test_backup_roots "$0" "$@"
 command -v jq >/dev/null || { echo "test_backup_roots: jq is not installed" >&2; exit 1; }
 
 AGENT=$POSTURE_AGENT
