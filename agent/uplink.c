@@ -329,6 +329,8 @@ static int tls_handshake(struct uplink *u, int64_t deadline, struct pst_err *e)
 	}
 }
 
+static void take_last_acks(struct uplink *u);
+
 /* Write all of p[0..n) before deadline. */
 static int tls_write_all(struct uplink *u, const uint8_t *p, size_t n, int64_t deadline,
 			 struct pst_err *e)
@@ -347,10 +349,13 @@ static int tls_write_all(struct uplink *u, const uint8_t *p, size_t n, int64_t d
 		err = SSL_get_error(u->ssl, 0);
 		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
 			if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+				int send_errno = errno;
+
 				if (u->greeting)
-					return greeting_lost(u, e, "send failed", errno);
+					return greeting_lost(u, e, "send failed", send_errno);
+				take_last_acks(u);
 				return fail(u, e, PST_E_SYS, "send failed: %s",
-					    errno ? strerror(errno) : "connection closed");
+					    send_errno ? strerror(send_errno) : "connection closed");
 			}
 			return fail(u, e, PST_E_TLS, "send failed: %s",
 				    tls_errors(detail, sizeof(detail)));
@@ -668,10 +673,49 @@ static int heartbeat(struct uplink *u, struct pst_err *e)
 	return send_env(u, &env, uplink_now_ms() + 3 * (int64_t)u->hb_ms, e);
 }
 
+/* Handle every whole frame that has arrived, without waiting for more. */
+static int take_frames(struct uplink *u, int *handled, struct pst_err *e)
+{
+	Posture__V1__Envelope *env;
+	int rc;
+
+	*handled = 0;
+	for (;;) {
+		rc = frame_reader_next(&u->rd, &env);
+		if (rc != 0)
+			return fail(u, e, PST_E_PROTO, "sent a frame that does not decode: %s",
+				    pst_strerror(rc));
+		if (env == NULL) {
+			rc = read_some(u, e);
+			if (rc <= 0)
+				return rc;
+			continue;
+		}
+		u->last_rx = uplink_now_ms();
+		rc = handle(u, env, e);
+		frame_envelope_free(env);
+		if (rc != 0)
+			return rc;
+		(*handled)++;
+	}
+}
+
+/*
+ * A send failed because the collector closed the connection.  A stopping
+ * collector acknowledges what it stored before it closes, and those Acks
+ * may be waiting unread: take them, so those reports are not sent again.
+ */
+static void take_last_acks(struct uplink *u)
+{
+	struct pst_err ignored = {0};
+	int handled;
+
+	(void)take_frames(u, &handled, &ignored);
+}
+
 int uplink_run(struct uplink *u, int64_t deadline_ms, int wake_fd, uint64_t until_acked,
 	       struct pst_err *e)
 {
-	Posture__V1__Envelope *env;
 	struct pollfd p[2];
 	int64_t now, wake;
 	int rc, handled;
@@ -689,27 +733,8 @@ int uplink_run(struct uplink *u, int64_t deadline_ms, int wake_fd, uint64_t unti
 		if ((rc = send_reports(u, e)) != 0)
 			return rc;
 		/* Take every whole frame already here before waiting. */
-		handled = 0;
-		for (;;) {
-			rc = frame_reader_next(&u->rd, &env);
-			if (rc != 0)
-				return fail(u, e, PST_E_PROTO, "sent a frame that does not decode: %s",
-					    pst_strerror(rc));
-			if (env == NULL) {
-				rc = read_some(u, e);
-				if (rc < 0)
-					return rc;
-				if (rc == 0)
-					break;
-				continue;
-			}
-			u->last_rx = uplink_now_ms();
-			rc = handle(u, env, e);
-			frame_envelope_free(env);
-			if (rc != 0)
-				return rc;
-			handled++;
-		}
+		if ((rc = take_frames(u, &handled, e)) != 0)
+			return rc;
 		if (until_acked != 0 && spool_count_between(u->sp, 0, until_acked) == 0)
 			return 0;
 		now = uplink_now_ms();

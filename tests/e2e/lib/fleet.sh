@@ -38,7 +38,11 @@ fleet_cleanup() {
 		kill -KILL "$collector_pid" 2>/dev/null || true
 	fi
 	jobs -p | xargs -r kill -KILL 2>/dev/null || true
-	rm -rf "$work"
+	if [ -n "${POSTURE_KEEP_WORK:-}" ]; then
+		echo "kept $work" >&2
+	else
+		rm -rf "$work"
+	fi
 }
 
 fleet_init() {
