@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +29,24 @@
 
 static const char *const top_keys[] = {
 	"collector_id", "agent_listen", "api_listen", "ca", "ca_key", "cert", "key",
-	"evidence_key", "evidence_pub", "store", "log_level", "limits", "store_tuning", NULL,
+	"evidence_key", "evidence_pub", "store", "log_level", "limits", "store_tuning", "api",
+	"metrics", "alerts", NULL,
 };
+
+static const char *const api_keys[] = {
+	"max_header_bytes", "max_body_bytes", "request_timeout_ms", "keepalive_timeout_ms",
+	"max_connections", "metrics_allow", NULL,
+};
+
+static const char *const metrics_keys[] = {
+	"stale_intervals", "default_interval_s", "stale_check_s", NULL,
+};
+
+static const char *const alerts_keys[] = {
+	"webhooks", "max_attempts", "min_backoff_ms", "max_backoff_ms", "poll_ms", NULL,
+};
+
+static const char *const webhook_keys[] = { "url", "ca", "timeout_ms", NULL };
 
 static const char *const limit_keys[] = {
 	"handshake_timeout_ms", "idle_timeout_ms", "max_frame_bytes", "max_hello_bytes",
@@ -65,6 +82,18 @@ void collector_config_defaults(struct collector_config *c)
 	c->batch_delay_ms = 5;
 	c->queue_max_bytes = 64 * MIB;
 	c->conn_max_pending = 16;
+	c->api_max_header_bytes = 16 * KIB;
+	c->api_max_body_bytes = MIB;
+	c->api_request_timeout_ms = 10000;
+	c->api_keepalive_timeout_ms = 30000;
+	c->api_max_connections = 256;
+	c->stale_intervals = 3;
+	c->default_interval_s = 3600;
+	c->stale_check_s = 60;
+	c->alert_max_attempts = 10;
+	c->alert_min_backoff_ms = 1000;
+	c->alert_max_backoff_ms = 300000;
+	c->alert_poll_ms = 1000;
 }
 
 void collector_config_cleanup(struct collector_config *c)
@@ -80,6 +109,12 @@ void collector_config_cleanup(struct collector_config *c)
 	free(c->evidence_key);
 	free(c->evidence_pub);
 	free(c->store);
+	conf_strv_free(c->metrics_allow);
+	for (size_t i = 0; i < c->nwebhooks; i++) {
+		free(c->webhooks[i].url);
+		free(c->webhooks[i].ca);
+	}
+	free(c->webhooks);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -237,6 +272,149 @@ out:
 	return rc;
 }
 
+static int read_api(const char *file, const json_t *doc, struct collector_config *c,
+		    struct pst_err *e)
+{
+	const json_t *o;
+	char *where = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = get_object(file, doc, "api", &o, e)) != 0 || o == NULL)
+		return rc;
+	if ((rc = conf_check_keys(file, "api", o, api_keys, e)) != 0)
+		return rc;
+	if (asprintf(&where, "%s: api", file) < 0)
+		return pst_err_set(e, PST_E_NOMEM, "out of memory");
+	if ((rc = get_u32(where, o, "max_header_bytes", 1024, MIB, &c->api_max_header_bytes,
+			  e)) != 0 ||
+	    (rc = get_u32(where, o, "max_body_bytes", 1024, 64 * MIB, &c->api_max_body_bytes,
+			  e)) != 0 ||
+	    (rc = get_u32(where, o, "request_timeout_ms", 100, 600000, &c->api_request_timeout_ms,
+			  e)) != 0 ||
+	    (rc = get_u32(where, o, "keepalive_timeout_ms", 100, 3600000,
+			  &c->api_keepalive_timeout_ms, e)) != 0 ||
+	    (rc = get_u32(where, o, "max_connections", 1, 100000, &c->api_max_connections,
+			  e)) != 0 ||
+	    (rc = conf_get_strv(where, o, "metrics_allow", false, &c->metrics_allow, &n, e)) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char buf[16];
+
+		if (inet_pton(AF_INET, c->metrics_allow[i], buf) != 1 &&
+		    inet_pton(AF_INET6, c->metrics_allow[i], buf) != 1) {
+			rc = pst_err_set(e, PST_E_INVAL,
+					 "config %s: \"metrics_allow\" holds \"%s\", which is not "
+					 "an IPv4 or IPv6 address; list the scrapers' addresses",
+					 where, c->metrics_allow[i]);
+			goto out;
+		}
+	}
+out:
+	free(where);
+	return rc;
+}
+
+static int read_metrics(const char *file, const json_t *doc, struct collector_config *c,
+			struct pst_err *e)
+{
+	const json_t *o;
+	char *where = NULL;
+	int rc;
+
+	if ((rc = get_object(file, doc, "metrics", &o, e)) != 0 || o == NULL)
+		return rc;
+	if ((rc = conf_check_keys(file, "metrics", o, metrics_keys, e)) != 0)
+		return rc;
+	if (asprintf(&where, "%s: metrics", file) < 0)
+		return pst_err_set(e, PST_E_NOMEM, "out of memory");
+	if ((rc = get_u32(where, o, "stale_intervals", 1, 1000, &c->stale_intervals, e)) == 0 &&
+	    (rc = get_u32(where, o, "default_interval_s", 1, 7 * 86400, &c->default_interval_s,
+			  e)) == 0)
+		rc = get_u32(where, o, "stale_check_s", 1, 86400, &c->stale_check_s, e);
+	free(where);
+	return rc;
+}
+
+static int read_webhook(const char *where, const char *base, const json_t *w, size_t i,
+			struct collector_webhook *out, struct pst_err *e)
+{
+	char *at = NULL;
+	int rc;
+
+	if (asprintf(&at, "%s: webhooks[%zu]", where, i) < 0)
+		return pst_err_set(e, PST_E_NOMEM, "out of memory");
+	out->timeout_ms = 5000;
+	if (!json_is_object(w)) {
+		rc = pst_err_set(e, PST_E_INVAL,
+				 "config %s: a webhook is an object {\"url\": ..., \"ca\": ..., "
+				 "\"timeout_ms\": ...}", at);
+		goto out;
+	}
+	if ((rc = conf_check_keys(at, "", w, webhook_keys, e)) != 0 ||
+	    (rc = conf_get_string(at, w, "url", true, &out->url, e)) != 0 ||
+	    (rc = get_path(at, base, w, "ca", false, &out->ca, e)) != 0 ||
+	    (rc = get_u32(at, w, "timeout_ms", 100, 120000, &out->timeout_ms, e)) != 0)
+		goto out;
+	if (strncmp(out->url, "http://", 7) != 0 && strncmp(out->url, "https://", 8) != 0)
+		rc = pst_err_set(e, PST_E_INVAL,
+				 "config %s: \"url\" must start with http:// or https://", at);
+out:
+	free(at);
+	return rc;
+}
+
+static int read_alerts(const char *file, const char *base, const json_t *doc,
+		       struct collector_config *c, struct pst_err *e)
+{
+	const json_t *o, *hooks;
+	char *where = NULL;
+	int rc;
+
+	if ((rc = get_object(file, doc, "alerts", &o, e)) != 0 || o == NULL)
+		return rc;
+	if ((rc = conf_check_keys(file, "alerts", o, alerts_keys, e)) != 0)
+		return rc;
+	if (asprintf(&where, "%s: alerts", file) < 0)
+		return pst_err_set(e, PST_E_NOMEM, "out of memory");
+	if ((rc = get_u32(where, o, "max_attempts", 1, 1000, &c->alert_max_attempts, e)) != 0 ||
+	    (rc = get_u32(where, o, "min_backoff_ms", 10, 3600000, &c->alert_min_backoff_ms,
+			  e)) != 0 ||
+	    (rc = get_u32(where, o, "max_backoff_ms", 10, 86400000, &c->alert_max_backoff_ms,
+			  e)) != 0 ||
+	    (rc = get_u32(where, o, "poll_ms", 10, 60000, &c->alert_poll_ms, e)) != 0)
+		goto out;
+	if (c->alert_max_backoff_ms < c->alert_min_backoff_ms) {
+		rc = pst_err_set(e, PST_E_INVAL,
+				 "config %s: \"max_backoff_ms\" (%u) is below \"min_backoff_ms\" (%u)",
+				 where, c->alert_max_backoff_ms, c->alert_min_backoff_ms);
+		goto out;
+	}
+	hooks = json_object_get(o, "webhooks");
+	if (hooks != NULL && (!json_is_array(hooks) || json_array_size(hooks) > 32)) {
+		rc = pst_err_set(e, PST_E_INVAL,
+				 "config %s: \"webhooks\" must be an array of at most 32 webhooks",
+				 where);
+		goto out;
+	}
+	if (hooks != NULL && json_array_size(hooks) > 0) {
+		c->webhooks = calloc(json_array_size(hooks), sizeof(*c->webhooks));
+		if (c->webhooks == NULL) {
+			rc = pst_err_set(e, PST_E_NOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < json_array_size(hooks); i++) {
+			c->nwebhooks = i + 1;
+			rc = read_webhook(where, base, json_array_get(hooks, i), i, &c->webhooks[i], e);
+			if (rc != 0)
+				goto out;
+		}
+	}
+out:
+	free(where);
+	return rc;
+}
+
 /* Checks between values that pass alone; see the top of the file. */
 static int cross_check(const char *file, const struct collector_config *c, struct pst_err *e)
 {
@@ -315,7 +493,9 @@ static int read_doc(const char *file, const char *base, const json_t *doc,
 		if (rc != 0)
 			return rc;
 	}
-	if ((rc = read_limits(file, doc, c, e)) != 0 || (rc = read_tuning(file, doc, c, e)) != 0)
+	if ((rc = read_limits(file, doc, c, e)) != 0 || (rc = read_tuning(file, doc, c, e)) != 0 ||
+	    (rc = read_api(file, doc, c, e)) != 0 || (rc = read_metrics(file, doc, c, e)) != 0 ||
+	    (rc = read_alerts(file, base, doc, c, e)) != 0)
 		return rc;
 	return cross_check(file, c, e);
 }

@@ -48,6 +48,34 @@ struct collector_config {
 	uint64_t queue_max_bytes;      /* decoded reports waiting for the store before
 					  every connection pauses reading; default 64 MiB */
 	uint32_t conn_max_pending;     /* reports of one connection waiting; default 16 */
+
+	/* "api": {...} the HTTPS listener (http.h) */
+	uint32_t api_max_header_bytes;     /* default 16384 */
+	uint32_t api_max_body_bytes;       /* default 1 MiB */
+	uint32_t api_request_timeout_ms;   /* default 10000 */
+	uint32_t api_keepalive_timeout_ms; /* default 30000 */
+	uint32_t api_max_connections;      /* default 256 */
+	char **metrics_allow;              /* "metrics_allow": addresses that may read
+					      /metrics without a token; NULL-terminated,
+					      NULL when absent */
+
+	/* "metrics": {...} */
+	uint32_t stale_intervals;      /* a host is stale after this many scan intervals
+					  without a report; default 3 */
+	uint32_t default_interval_s;   /* for agents that do not say theirs; default 3600 */
+	uint32_t stale_check_s;        /* how often the loop looks for stale hosts; 60 */
+
+	/* "alerts": {...} */
+	struct collector_webhook {
+		char *url;             /* http:// or https:// */
+		char *ca;              /* CA file for an https webhook; NULL: system CAs */
+		uint32_t timeout_ms;   /* default 5000 */
+	} *webhooks;
+	size_t nwebhooks;
+	uint32_t alert_max_attempts;   /* default 10, then given up (logged) */
+	uint32_t alert_min_backoff_ms; /* default 1000, doubling per attempt */
+	uint32_t alert_max_backoff_ms; /* default 300000 */
+	uint32_t alert_poll_ms;        /* the delivery thread looks this often; default 1000 */
 };
 
 /*

@@ -30,7 +30,7 @@ as_root() {
 if command -v apt-get >/dev/null 2>&1; then
 	pkgs=(build-essential cmake pkg-config libjansson-dev libprotobuf-c-dev
 		protobuf-c-compiler libssl-dev libuv1-dev libsqlite3-dev
-		zlib1g-dev liblz4-dev librpm-dev)
+		zlib1g-dev liblz4-dev librpm-dev libcurl4-openssl-dev node-llhttp)
 	if [ "$want_run" -eq 1 ]; then
 		pkgs+=(jq python3)
 	fi
@@ -52,7 +52,7 @@ if command -v apt-get >/dev/null 2>&1; then
 elif command -v dnf >/dev/null 2>&1; then
 	pkgs=(gcc make cmake pkgconf-pkg-config jansson-devel protobuf-c-devel
 		protobuf-c-compiler openssl-devel libuv-devel sqlite-devel
-		zlib-devel lz4-devel rpm-devel)
+		zlib-devel lz4-devel rpm-devel libcurl-devel llhttp-devel)
 	if [ "$want_run" -eq 1 ]; then
 		pkgs+=(jq python3)
 	fi
