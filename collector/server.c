@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -78,11 +79,110 @@ static void ingest_stopped(void *arg)
 		 (unsigned long long)s->stats.protocol_errors);
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
+	uv_close((uv_handle_t *)&s->live_timer, NULL);
+	uv_close((uv_handle_t *)&s->stale_timer, NULL);
+}
+
+static void http_stopped(void *arg)
+{
+	struct server *s = arg;
+
+	s->http = NULL;
+	check_stopped(s);
+}
+
+static int64_t wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Publish what only the loop knows, for /metrics. */
+static void live_cb(uv_timer_t *t)
+{
+	struct server *s = t->data;
+	struct api_live l = {0};
+	struct ingest_stats is;
+	struct alerts_stats as = {0};
+
+	ingest_get_stats(s->ingest, &is);
+	if (s->alerts != NULL)
+		alerts_get_stats(s->alerts, &as);
+	l.agent_connections = s->nconns;
+	l.agent_accepted = s->stats.accepted;
+	l.agent_refused_full = s->stats.refused_full;
+	l.agent_tls_failed = s->stats.tls_failed;
+	l.agent_protocol_errors = s->stats.protocol_errors;
+	l.reports_received = s->stats.reports;
+	l.acks_sent = s->stats.acks;
+	l.ingest_batches = is.batches;
+	l.ingest_stored = is.stored;
+	l.ingest_duplicates = is.duplicates;
+	l.ingest_commit_failures = is.commit_failures;
+	l.ingest_queued_bytes = ingest_queued_bytes(s->ingest);
+	l.alerts_logged = as.logged;
+	l.alerts_delivered = as.delivered;
+	l.alerts_failed_attempts = as.failed_attempts;
+	l.alerts_given_up = as.given_up;
+	if (s->http != NULL)
+		http_server_stats(s->http, &l.http);
+	l.started_us = s->started_us;
+	api_set_live(s->api, &l);
+}
+
+/* Off the loop: mark hosts gone stale, which queues their alerts. */
+static void stale_work_cb(uv_work_t *w)
+{
+	struct server *s = w->data;
+	struct store_view v = {
+		.now_us = wall_us(),
+		.stale_intervals = s->cfg->stale_intervals,
+		.default_interval_s = s->cfg->default_interval_s,
+	};
+	struct pst_err e = {0};
+	size_t n = 0;
+
+	if (s->stale_store == NULL && store_open(s->cfg->store, &s->stale_store, &e) != 0) {
+		log_error("stale hosts: cannot open the store: %s", e.msg);
+		return;
+	}
+	if (store_mark_stale(s->stale_store, &v, &n, &e) != 0) {
+		log_error("stale hosts: %s (tried again in %u s)", e.msg, s->cfg->stale_check_s);
+		return;
+	}
+	if (n > 0) {
+		log_warn("%zu host%s went stale (no report for %u scan intervals)", n,
+			 n == 1 ? "" : "s", s->cfg->stale_intervals);
+		alerts_wake(s->alerts);
+	}
+}
+
+static void stale_done_cb(uv_work_t *w, int status)
+{
+	struct server *s = w->data;
+
+	(void)status;
+	s->stale_busy = false;
+	check_stopped(s);
+}
+
+static void stale_cb(uv_timer_t *t)
+{
+	struct server *s = t->data;
+
+	if (s->stale_busy || s->stopping)
+		return;
+	s->stale_work.data = s;
+	if (uv_queue_work(s->loop, &s->stale_work, stale_work_cb, stale_done_cb) == 0)
+		s->stale_busy = true;
 }
 
 static void check_stopped(struct server *s)
 {
-	if (!s->stopping || s->nconns > 0 || s->ingest_stopping)
+	if (!s->stopping || s->nconns > 0 || s->http != NULL || s->stale_busy ||
+	    s->ingest_stopping)
 		return;
 	s->ingest_stopping = true;
 	log_info("every connection closed; committing what the store holds");
@@ -103,10 +203,13 @@ static void on_signal(uv_signal_t *h, int signum)
 		 "exit at once)", strsignal(signum));
 	s->stopping = true;
 	uv_close((uv_handle_t *)&s->listener, NULL);
+	uv_timer_stop(&s->stale_timer);
 	for (c = s->conns; c != NULL; c = next) {
 		next = c->next;
 		conn_drain(c);
 	}
+	if (s->http != NULL)
+		http_server_stop(s->http, http_stopped, s);
 	check_stopped(s);
 }
 
@@ -136,6 +239,52 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
 	(void)arg;
 	if (!uv_is_closing(h))
 		uv_close(h, NULL);
+}
+
+static void http_limits_from(const struct collector_config *cfg, struct http_limits *l)
+{
+	http_limits_defaults(l);
+	l->max_header_bytes = cfg->api_max_header_bytes;
+	l->max_body_bytes = cfg->api_max_body_bytes;
+	l->request_timeout_ms = cfg->api_request_timeout_ms;
+	l->keepalive_timeout_ms = cfg->api_keepalive_timeout_ms;
+	l->handshake_timeout_ms = cfg->handshake_timeout_ms;
+	l->max_connections = cfg->api_max_connections;
+}
+
+/* The API: its TLS context, the route handler, the listener; then alerts and timers. */
+static int start_api(struct server *s, struct pst_err *e)
+{
+	const struct collector_config *cfg = s->cfg;
+	struct http_limits lim;
+	int rc;
+
+	s->started_us = wall_us();
+	rc = tls_ctx_new_server(cfg->ca_cert, cfg->cert, cfg->key, false, &s->api_ctx, e);
+	if (rc != 0)
+		return rc;
+	/* Browsers and posturectl authenticate with tokens: ask for no certificate. */
+	SSL_CTX_set_verify(s->api_ctx, SSL_VERIFY_NONE, NULL);
+	if ((rc = api_new(cfg, s->collector_id, &s->api, e)) != 0)
+		return rc;
+	http_limits_from(cfg, &lim);
+	rc = http_server_start(s->loop, s->api_ctx, cfg->api_host, cfg->api_port, &lim,
+			       api_handle, s->api, &s->http, e);
+	if (rc != 0) {
+		pst_err_prefix(e, "api_listen %s:%u", cfg->api_host, cfg->api_port);
+		return rc;
+	}
+	if ((rc = alerts_start(cfg, &s->alerts, e)) != 0)
+		return rc;
+	uv_timer_init(s->loop, &s->live_timer);
+	uv_timer_init(s->loop, &s->stale_timer);
+	s->live_timer.data = s;
+	s->stale_timer.data = s;
+	uv_timer_start(&s->live_timer, live_cb, 0, 1000);
+	uv_timer_start(&s->stale_timer, stale_cb, 1000, (uint64_t)cfg->stale_check_s * 1000);
+	log_info("API on https://%s:%u (%u webhook%s for alerts)", cfg->api_host,
+		 http_server_port(s->http), (unsigned)cfg->nwebhooks, cfg->nwebhooks == 1 ? "" : "s");
+	return 0;
 }
 
 int server_run(const struct collector_config *cfg, struct pst_err *e)
@@ -191,6 +340,9 @@ int server_run(const struct collector_config *cfg, struct pst_err *e)
 		store_close(st);
 		goto out_handles;
 	}
+	rc = start_api(s, e);
+	if (rc != 0)
+		goto out_ingest;
 	uv_signal_init(&loop, &s->sigterm);
 	uv_signal_init(&loop, &s->sigint);
 	s->sigterm.data = s;
@@ -201,13 +353,26 @@ int server_run(const struct collector_config *cfg, struct pst_err *e)
 		 cfg->agent_host, cfg->agent_port, cfg->ca_cert, cfg->store);
 
 	uv_run(&loop, UV_RUN_DEFAULT);
-	ingest_free(s->ingest);
 	rc = 0;
+out_ingest:
+	if (rc != 0) {
+		/* The API failed to start: stop the store thread before the loop closes. */
+		s->stopping = true;
+		if (s->http != NULL)
+			http_server_stop(s->http, http_stopped, s);
+		ingest_stop(s->ingest, NULL, NULL);
+		uv_run(&loop, UV_RUN_DEFAULT);
+	}
+	alerts_stop(s->alerts);
+	ingest_free(s->ingest);
+	store_close(s->stale_store);
+	api_free(s->api);
 out_handles:
 	uv_walk(&loop, close_walk_cb, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 out_loop:
 	SSL_CTX_free(s->ssl_ctx);
+	SSL_CTX_free(s->api_ctx);
 	if (uv_loop_close(&loop) != 0)
 		log_warn("event loop closed with handles still open");
 	free(s);

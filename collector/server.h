@@ -6,6 +6,10 @@
  * committed and acknowledged, then connections close, then the store.
  * A second signal exits at once; nothing unacknowledged is lost, since
  * agents resend what was not acknowledged.
+ *
+ * The same loop serves the HTTPS API (http.h, api.h); a timer looks for
+ * hosts gone stale on a thread-pool thread; alerts are delivered by their
+ * own thread (alerts.h).
  */
 #ifndef POSTURE_SERVER_H
 #define POSTURE_SERVER_H
@@ -15,8 +19,11 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "alerts.h"
+#include "api.h"
 #include "config.h"
 #include "err.h"
+#include "http.h"
 #include "ingest.h"
 
 struct conn;
@@ -27,6 +34,16 @@ struct server {
 	char collector_id[256];
 	SSL_CTX *ssl_ctx;
 	struct ingest *ingest;
+	SSL_CTX *api_ctx;         /* the API's TLS: the same certificate, no client certificates */
+	struct api *api;
+	struct http_server *http; /* NULL once stopped */
+	struct alerts *alerts;
+	uv_timer_t live_timer;    /* publishes the loop's figures to the API */
+	uv_timer_t stale_timer;   /* looks for hosts gone stale */
+	uv_work_t stale_work;
+	bool stale_busy;
+	struct store *stale_store; /* the stale check's own handle, used off the loop */
+	int64_t started_us;
 	uv_tcp_t listener;
 	uv_signal_t sigterm, sigint;
 	struct conn *conns;       /* every connection not yet freed */

@@ -9,6 +9,7 @@
 #   collector_kill        SIGKILL
 #   sql QUERY             run a query on the collector's SQLite store
 #   ok NAME / bad NAME MSG / check NAME CMD...   count and print results
+#   api_token, api, api_wait                     the HTTPS API (below)
 
 : "${POSTURE_AGENT:?set POSTURE_AGENT to the posture-agent binary}"
 : "${POSTURE_COLLECTOR:?set POSTURE_COLLECTOR to the posture-collector binary}"
@@ -103,3 +104,40 @@ collector_kill() {
 }
 
 sql() { sqlite3 -batch -noheader "$db" "$1"; }
+
+# --- the HTTPS API ---
+#   api_token ROLE [token create options]   print a new token of ROLE
+#   api PATH [TOKEN] [curl options]         GET PATH; body on stdout, status in $api_status
+api_token() {
+	local role=$1
+	shift
+	"$POSTURE_COLLECTOR" token create --config "$work/collector/collector.json" --role "$role" \
+		"$@" 2>>"$work/tokens.log"
+}
+
+api() {
+	local path=$1 token=${2:-} out
+	shift 2 || shift $#
+	out=$(mktemp "$work/api.XXXXXX")
+	local auth=()
+	[ -n "$token" ] && auth=(-H "Authorization: Bearer $token")
+	api_status=$(curl -sS --cacert "$work/collector/ca.crt" -o "$out" -w '%{http_code}' \
+		"${auth[@]}" "$@" "https://127.0.0.1:$api_port$path") || api_status=000
+	cat "$out"
+	rm -f "$out"
+}
+
+# Wait until the API answers (it starts after the agent listener).
+api_wait() {
+	local i
+	for i in $(seq 1 100); do
+		if curl -s --cacert "$work/collector/ca.crt" -o /dev/null \
+			"https://127.0.0.1:$api_port/api/v1/health"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "the API did not answer; collector log:" >&2
+	tail -n 20 "$work/collector.log" >&2
+	return 1
+}
