@@ -114,6 +114,21 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 	return rc != 0 ? rc : append(q, at, len);
 }
 
+/* RFC 9110 tchar: llhttp lets a space through in a name ("Host : x"), which must be refused. */
+static bool is_token(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      strchr("!#$%&'*+-.^_`|~", c) != NULL) || c == '\0')
+			return false;
+	}
+	return true;
+}
+
 static int on_header_field_complete(llhttp_t *p)
 {
 	struct httpreq *q = of(p);
@@ -122,6 +137,8 @@ static int on_header_field_complete(llhttp_t *p)
 		return refuse(q, 431, "more than %d headers", HTTP_MAX_HEADERS);
 	if (q->name_off[q->nheaders] == SIZE_MAX)
 		q->name_off[q->nheaders] = q->text_len;
+	if (!is_token(q->text + q->name_off[q->nheaders], q->text_len - q->name_off[q->nheaders]))
+		return refuse(q, 400, "malformed header name");
 	q->value_off[q->nheaders] = q->text_len + 1;
 	return terminate(q);
 }
