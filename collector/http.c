@@ -387,11 +387,17 @@ static void shutdown_cb(uv_shutdown_t *req, int status)
 {
 	struct hconn *c = req->data;
 
-	(void)status;
-	close_handles(c);
+	/* The peer has our last bytes; its own end of file (or the grace timer) closes. */
+	if (status < 0)
+		close_handles(c);
 }
 
-/* Close after the queued bytes (and a TLS close_notify) reach the peer, within a grace period. */
+/*
+ * Close after the queued bytes (and a TLS close_notify) reach the peer.
+ * Reading goes on, discarding, until the peer closes or the grace period
+ * ends: closing a socket with unread input sends a reset, which can
+ * destroy the answer (a 413, say) before the client reads it.
+ */
 static void hconn_close(struct hconn *c, const char *why)
 {
 	if (c->closing)
@@ -399,7 +405,6 @@ static void hconn_close(struct hconn *c, const char *why)
 	c->closing = true;
 	if (why != NULL)
 		log_debug("api (%s): closing: %s", c->peer, why);
-	stop_reading(c);
 	if (c->state != H_HANDSHAKE && SSL_is_init_finished(c->ssl)) {
 		ERR_clear_error();
 		SSL_shutdown(c->ssl);
@@ -411,8 +416,12 @@ static void hconn_close(struct hconn *c, const char *why)
 		return; /* the work item's callback comes back to close the handles */
 	arm_timer(c, HTTP_CLOSE_GRACE_MS);
 	c->shutdown_req.data = c;
-	if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, shutdown_cb) != 0)
+	if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) {
 		close_handles(c);
+		return;
+	}
+	if (!c->reading)
+		start_reading(c);
 }
 
 /* Write the response in c->res for a request (or a refusal), then free its parts. */
@@ -673,12 +682,15 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		return;
 	if (nread < 0) {
 		/* A half-sent request is abandoned; nothing useful can be answered. */
-		c->closing = true;
 		stop_reading(c);
 		if (c->state != H_HANDLING)
 			close_handles(c);
+		else
+			c->closing = true;
 		return;
 	}
+	if (c->closing)
+		return; /* discarded: see hconn_close */
 	if (BIO_write(c->rbio, c->rbuf, (int)nread) != (int)nread) {
 		hconn_close(c, "out of memory buffering TLS input");
 		return;
@@ -691,7 +703,10 @@ static void start_reading(struct hconn *c)
 	int rc = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
 
 	if (rc != 0) {
-		hconn_close(c, uv_strerror(rc));
+		if (c->closing)
+			close_handles(c);
+		else
+			hconn_close(c, uv_strerror(rc));
 		return;
 	}
 	c->reading = true;
