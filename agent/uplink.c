@@ -531,6 +531,7 @@ static int hello(struct uplink *u, int64_t deadline, struct pst_err *e)
 	h.protocol_version = UPLINK_PROTOCOL_VERSION;
 	h.facts = &f;
 	h.last_acked_seq = spool_acked_seq(u->sp);
+	h.scan_interval_s = u->c->interval_s;
 	env.body_case = POSTURE__V1__ENVELOPE__BODY_HELLO;
 	env.hello = &h;
 	if ((rc = send_env(u, &env, deadline, e)) != 0)

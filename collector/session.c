@@ -64,6 +64,8 @@ int session_hello_facts(const Posture__V1__Hello *h, struct store_facts *facts,
 	rc = facts_from_wire(h->facts, facts, e);
 	if (rc == 0)
 		rc = dup_str("agent_version", h->agent_version, false, &facts->agent_version, e);
+	if (rc == 0)
+		facts->scan_interval_s = h->scan_interval_s;
 	if (rc != 0)
 		store_facts_cleanup(facts);
 	return rc;

@@ -13,15 +13,16 @@
  * Writes use statements prepared once at open and reset after each use;
  * reads prepare their own, so a reader's callback may call another reader.
  */
-#include "store_backend.h"
+#include "store_sqlite.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
-#include <sqlite3.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -95,26 +96,113 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX transitions_check ON transitions (agent_id, policy_id, check_id, at);"
 	"CREATE INDEX transitions_at ON transitions (at);",
+
+	/*
+	 * 2: violations, tallies and the daily trend, the alert queue and its
+	 * log, API tokens, enrollments, each result's controls one per row,
+	 * and on hosts the agent's scan interval and when it was marked
+	 * stale.  What a version-1 store holds is carried over: tallies,
+	 * controls and an open violation for every failing result.
+	 */
+	"ALTER TABLE hosts ADD COLUMN scan_interval_s INTEGER;"  /* NULL: the agent did not say */
+	"ALTER TABLE hosts ADD COLUMN stale_at INTEGER;"         /* marked stale; a report clears it */
+	"CREATE TABLE violations ("
+	"  id INTEGER PRIMARY KEY,"
+	"  agent_id TEXT NOT NULL REFERENCES hosts(agent_id),"
+	"  policy_id TEXT NOT NULL, check_id TEXT NOT NULL,"
+	"  severity TEXT NOT NULL, category TEXT, title TEXT,"
+	"  controls TEXT NOT NULL,"                   /* JSON {framework: [ids]} */
+	"  evidence TEXT NOT NULL,"                   /* as stored with the failing result */
+	"  remediation TEXT,"
+	"  opened_at INTEGER NOT NULL, opened_seq INTEGER NOT NULL,"
+	"  resolved_at INTEGER, resolved_seq INTEGER,"
+	"  resolved_by TEXT CHECK (resolved_by IN ('pass', 'not_applicable'))"
+	");"
+	"CREATE UNIQUE INDEX violations_open ON violations (agent_id, policy_id, check_id)"
+	"  WHERE resolved_at IS NULL;"
+	"CREATE INDEX violations_opened ON violations (opened_at, id);"
+	"CREATE INDEX violations_host ON violations (agent_id, opened_at);"
+	/* Latest results counted by status, per scope: "fleet",
+	 * "category:<name>", "severity:<name>". */
+	"CREATE TABLE tallies ("
+	"  scope TEXT PRIMARY KEY NOT NULL,"
+	"  pass INTEGER NOT NULL DEFAULT 0, fail INTEGER NOT NULL DEFAULT 0,"
+	"  error INTEGER NOT NULL DEFAULT 0, not_applicable INTEGER NOT NULL DEFAULT 0"
+	") WITHOUT ROWID;"
+	"CREATE TABLE trend ("
+	"  day TEXT NOT NULL,"                        /* UTC, YYYY-MM-DD */
+	"  scope TEXT NOT NULL,"
+	"  pass INTEGER NOT NULL, fail INTEGER NOT NULL,"
+	"  error INTEGER NOT NULL, not_applicable INTEGER NOT NULL,"
+	"  PRIMARY KEY (day, scope)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE alerts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('violation_opened', 'violation_resolved',"
+	"    'critical_failure', 'host_stale')),"
+	"  created INTEGER NOT NULL,"
+	"  body TEXT NOT NULL,"                       /* the JSON event */
+	"  attempts INTEGER NOT NULL DEFAULT 0,"      /* failed deliveries */
+	"  next_attempt INTEGER NOT NULL,"
+	"  logged INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT"
+	");"
+	"CREATE INDEX alerts_next ON alerts (next_attempt);"
+	"CREATE INDEX alerts_unlogged ON alerts (id) WHERE logged = 0;"
+	"CREATE TABLE alert_log ("
+	"  id INTEGER PRIMARY KEY,"                   /* the alert's id */
+	"  kind TEXT NOT NULL, created INTEGER NOT NULL, body TEXT NOT NULL,"
+	"  attempts INTEGER NOT NULL,"
+	"  outcome TEXT NOT NULL CHECK (outcome IN ('delivered', 'given_up')),"
+	"  at INTEGER NOT NULL,"
+	"  last_error TEXT"
+	");"
+	"CREATE TABLE tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  hash TEXT NOT NULL UNIQUE CHECK (length(hash) = 64),"  /* hex SHA-256 of the token */
+	"  name TEXT NOT NULL,"
+	"  role TEXT NOT NULL CHECK (role IN ('iso', 'auditor', 'admin', 'enroll')),"
+	"  created INTEGER NOT NULL,"
+	"  expires INTEGER,"                          /* NULL: never */
+	"  uses_left INTEGER CHECK (uses_left >= 0)," /* NULL: unlimited */
+	"  last_used INTEGER,"
+	"  revoked INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE enrollments ("
+	"  id INTEGER PRIMARY KEY,"
+	"  agent_id TEXT NOT NULL,"
+	"  token INTEGER REFERENCES tokens(id),"
+	"  cert_sha256 TEXT NOT NULL CHECK (length(cert_sha256) = 64),"
+	"  peer TEXT,"
+	"  at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX enrollments_agent ON enrollments (agent_id);"
+	/* No foreign key to results: their INSERT OR REPLACE would cascade. */
+	"CREATE TABLE result_controls ("
+	"  agent_id TEXT NOT NULL, policy_id TEXT NOT NULL, check_id TEXT NOT NULL,"
+	"  framework TEXT NOT NULL, control TEXT NOT NULL,"
+	"  PRIMARY KEY (agent_id, policy_id, check_id, framework, control)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX result_controls_control ON result_controls (framework, control);"
+	"INSERT OR IGNORE INTO result_controls"
+	"  SELECT r.agent_id, r.policy_id, r.check_id, f.key, c.value"
+	"  FROM results r, json_each(r.controls) f, json_each(f.value) c"
+	"  WHERE json_valid(r.controls) AND f.type = 'array' AND c.type = 'text';"
+	"INSERT INTO tallies (scope, pass, fail, error, not_applicable)"
+	"  SELECT 'fleet', total(status = 'pass'), total(status = 'fail'),"
+	"    total(status = 'error'), total(status = 'not_applicable') FROM results"
+	"  UNION ALL SELECT 'category:' || category, total(status = 'pass'),"
+	"    total(status = 'fail'), total(status = 'error'), total(status = 'not_applicable')"
+	"    FROM results WHERE category IS NOT NULL GROUP BY category"
+	"  UNION ALL SELECT 'severity:' || severity, total(status = 'pass'),"
+	"    total(status = 'fail'), total(status = 'error'), total(status = 'not_applicable')"
+	"    FROM results GROUP BY severity;"
+	"INSERT INTO violations (agent_id, policy_id, check_id, severity, category, title,"
+	"  controls, evidence, remediation, opened_at, opened_seq)"
+	"  SELECT agent_id, policy_id, check_id, severity, category, title, controls, evidence,"
+	"    remediation, changed_at, seq FROM results WHERE status = 'fail';",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
-
-enum stmt {
-	S_BEGIN,
-	S_COMMIT,
-	S_ROLLBACK,
-	S_HOST_HELLO,
-	S_HOST_REPORT,
-	S_HOST_LAST_SEQ,
-	S_SCAN_EXISTS,
-	S_SCAN_INSERT,
-	S_POLICY_INSERT,
-	S_POLICY_ID,
-	S_SCAN_POLICY,
-	S_RESULT_GET,
-	S_RESULT_PUT,
-	S_TRANSITION,
-	S_COUNT
-};
 
 static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -122,8 +210,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_HOST_HELLO] =
 		"INSERT INTO hosts (agent_id, hostname, os_id, os_version, kernel, machine_id,"
-		"  architecture, agent_version, first_seen, last_seen)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
+		"  architecture, agent_version, first_seen, last_seen, scan_interval_s)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)"
 		" ON CONFLICT (agent_id) DO UPDATE SET"
 		"  hostname = coalesce(excluded.hostname, hostname),"
 		"  os_id = coalesce(excluded.os_id, os_id),"
@@ -132,12 +220,15 @@ static const char *const stmt_sql[S_COUNT] = {
 		"  machine_id = coalesce(excluded.machine_id, machine_id),"
 		"  architecture = coalesce(excluded.architecture, architecture),"
 		"  agent_version = coalesce(excluded.agent_version, agent_version),"
+		"  scan_interval_s = coalesce(excluded.scan_interval_s, scan_interval_s),"
 		"  last_seen = max(last_seen, excluded.last_seen)",
-	/* A report's facts replace the host's only when it is the newest report. */
+	/* A report's facts replace the host's only when it is the newest report;
+	 * any report clears the host's stale mark. */
 	[S_HOST_REPORT] =
 		"INSERT INTO hosts (agent_id, hostname, os_id, os_version, kernel, machine_id,"
-		"  architecture, agent_version, first_seen, last_seen, last_report, last_seq)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?10)"
+		"  architecture, agent_version, first_seen, last_seen, last_report, last_seq,"
+		"  scan_interval_s)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?10, ?11)"
 		" ON CONFLICT (agent_id) DO UPDATE SET"
 		"  hostname = iif(excluded.last_seq > last_seq,"
 		"    coalesce(excluded.hostname, hostname), hostname),"
@@ -153,7 +244,9 @@ static const char *const stmt_sql[S_COUNT] = {
 		"    coalesce(excluded.agent_version, agent_version), agent_version),"
 		"  last_seen = max(last_seen, excluded.last_seen),"
 		"  last_report = max(coalesce(last_report, 0), excluded.last_report),"
-		"  last_seq = max(last_seq, excluded.last_seq)",
+		"  last_seq = max(last_seq, excluded.last_seq),"
+		"  scan_interval_s = coalesce(excluded.scan_interval_s, scan_interval_s),"
+		"  stale_at = NULL",
 	[S_HOST_LAST_SEQ] = "SELECT last_seq FROM hosts WHERE agent_id = ?1",
 	[S_SCAN_EXISTS] = "SELECT 1 FROM scans WHERE agent_id = ?1 AND seq = ?2",
 	[S_SCAN_INSERT] =
@@ -167,7 +260,7 @@ static const char *const stmt_sql[S_COUNT] = {
 		"SELECT id FROM policies WHERE policy_id = ?1 AND version = ?2 AND sha256 = ?3",
 	[S_SCAN_POLICY] = "INSERT OR IGNORE INTO scan_policies (scan, policy) VALUES (?1, ?2)",
 	[S_RESULT_GET] =
-		"SELECT status, seq, changed_at FROM results"
+		"SELECT status, seq, changed_at, category, severity, controls FROM results"
 		" WHERE agent_id = ?1 AND policy_id = ?2 AND check_id = ?3",
 	[S_RESULT_PUT] =
 		"INSERT OR REPLACE INTO results (agent_id, policy_id, check_id, title, category,"
@@ -177,20 +270,39 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_TRANSITION] =
 		"INSERT INTO transitions (agent_id, policy_id, check_id, from_status, to_status,"
 		"  at, seq, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	/* Opens one unless one is open (the partial unique index): no row returned then. */
+	[S_VIOLATION_OPEN] =
+		"INSERT INTO violations (agent_id, policy_id, check_id, severity, category, title,"
+		"  controls, evidence, remediation, opened_at, opened_seq)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+		" ON CONFLICT (agent_id, policy_id, check_id) WHERE resolved_at IS NULL DO NOTHING"
+		" RETURNING id",
+	[S_VIOLATION_RESOLVE] =
+		"UPDATE violations SET resolved_at = ?4, resolved_seq = ?5, resolved_by = ?6"
+		" WHERE agent_id = ?1 AND policy_id = ?2 AND check_id = ?3 AND resolved_at IS NULL"
+		" RETURNING id, severity, category, title, controls, evidence",
+	[S_TALLY_MOVE] =
+		"INSERT INTO tallies (scope, pass, fail, error, not_applicable)"
+		" VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (scope) DO UPDATE SET"
+		"  pass = pass + excluded.pass, fail = fail + excluded.fail,"
+		"  error = error + excluded.error,"
+		"  not_applicable = not_applicable + excluded.not_applicable",
+	/* A handful of rows: one per scope. */
+	[S_TREND_UPSERT] =
+		"INSERT INTO trend (day, scope, pass, fail, error, not_applicable)"
+		" SELECT ?1, scope, pass, fail, error, not_applicable FROM tallies WHERE true"
+		" ON CONFLICT (day, scope) DO UPDATE SET pass = excluded.pass,"
+		"  fail = excluded.fail, error = excluded.error,"
+		"  not_applicable = excluded.not_applicable",
+	[S_ALERT_INSERT] =
+		"INSERT INTO alerts (kind, created, body, next_attempt) VALUES (?1, ?2, ?3, ?2)",
+	[S_CONTROLS_DELETE] =
+		"DELETE FROM result_controls WHERE agent_id = ?1 AND policy_id = ?2 AND check_id = ?3",
+	[S_CONTROLS_INSERT] =
+		"INSERT OR IGNORE INTO result_controls (agent_id, policy_id, check_id, framework,"
+		"  control) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_HOSTNAME] = "SELECT hostname FROM hosts WHERE agent_id = ?1",
 };
-
-struct sqlite_store {
-	struct store base; /* first: store.c sees only this */
-	sqlite3 *db;
-	char *path;
-	int version;
-	sqlite3_stmt *stmt[S_COUNT];
-};
-
-static struct sqlite_store *sq(struct store *s)
-{
-	return (struct sqlite_store *)s;
-}
 
 /* What to do about an SQLite error, for a person. */
 static const char *advice(int rc)
@@ -219,7 +331,7 @@ static const char *advice(int rc)
 }
 
 /* Set e from the connection's last error; PST_E_NOMEM or PST_E_STORE. */
-static int db_fail(struct sqlite_store *q, int rc, struct pst_err *e, const char *what)
+int sq_fail(struct sqlite_store *q, int rc, struct pst_err *e, const char *what)
 {
 	const char *msg = q->db != NULL ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc);
 
@@ -227,15 +339,15 @@ static int db_fail(struct sqlite_store *q, int rc, struct pst_err *e, const char
 			   "%s: %s (%s)", what, msg, advice(rc));
 }
 
-static int exec_sql(struct sqlite_store *q, const char *sql, struct pst_err *e, const char *what)
+int sq_exec(struct sqlite_store *q, const char *sql, struct pst_err *e, const char *what)
 {
 	int rc = sqlite3_exec(q->db, sql, NULL, NULL, NULL);
 
-	return rc == SQLITE_OK ? 0 : db_fail(q, rc, e, what);
+	return rc == SQLITE_OK ? 0 : sq_fail(q, rc, e, what);
 }
 
 /* Run a statement that returns no row (or whose row is ignored), then reset it. */
-static int step_done(struct sqlite_store *q, sqlite3_stmt *st, struct pst_err *e, const char *what)
+int sq_step(struct sqlite_store *q, sqlite3_stmt *st, struct pst_err *e, const char *what)
 {
 	int rc = sqlite3_step(st);
 
@@ -243,11 +355,11 @@ static int step_done(struct sqlite_store *q, sqlite3_stmt *st, struct pst_err *e
 	sqlite3_clear_bindings(st);
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
 		return 0;
-	return db_fail(q, rc, e, what);
+	return sq_fail(q, rc, e, what);
 }
 
 /* The single integer a PRAGMA or SELECT returns. */
-static int query_int(struct sqlite_store *q, const char *sql, int64_t *out, struct pst_err *e)
+int sq_query_int(struct sqlite_store *q, const char *sql, int64_t *out, struct pst_err *e)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -261,7 +373,7 @@ static int query_int(struct sqlite_store *q, const char *sql, int64_t *out, stru
 		}
 	}
 	if (rc != SQLITE_OK) {
-		rc = db_fail(q, rc, e, sql);
+		rc = sq_fail(q, rc, e, sql);
 		sqlite3_finalize(st);
 		return rc;
 	}
@@ -269,7 +381,7 @@ static int query_int(struct sqlite_store *q, const char *sql, int64_t *out, stru
 	return 0;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
+void sq_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s == NULL)
 		sqlite3_bind_null(st, i);
@@ -277,15 +389,87 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
-static void bind_facts(sqlite3_stmt *st, const struct store_facts *f)
+void sq_bind_int_or_null(sqlite3_stmt *st, int i, int64_t v, int64_t null_value)
 {
-	bind_text(st, 2, f->hostname);
-	bind_text(st, 3, f->os_id);
-	bind_text(st, 4, f->os_version);
-	bind_text(st, 5, f->kernel);
-	bind_text(st, 6, f->machine_id);
-	bind_text(st, 7, f->architecture);
-	bind_text(st, 8, f->agent_version);
+	if (v == null_value)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, v);
+}
+
+int sq_prepare(struct sqlite_store *q, const char *sql, sqlite3_stmt **st, struct pst_err *e,
+	       const char *what)
+{
+	int rc = sqlite3_prepare_v2(q->db, sql, -1, st, NULL);
+
+	if (rc == SQLITE_OK)
+		return 0;
+	*st = NULL;
+	rc = sq_fail(q, rc, e, what);
+	pst_err_prefix(e, "store %.300s", q->path);
+	return rc;
+}
+
+void sq_hex32(const uint8_t *b, char out[65])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+void sq_fmt_time(int64_t us, char *buf, size_t cap)
+{
+	time_t secs = (time_t)(us / 1000000);
+	int ms = (int)((us % 1000000) / 1000);
+	struct tm tm;
+	char base[40];
+
+	if (us < 0 || gmtime_r(&secs, &tm) == NULL) {
+		snprintf(buf, cap, "?");
+		return;
+	}
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (ms != 0)
+		snprintf(buf, cap, "%s.%03dZ", base, ms);
+	else
+		snprintf(buf, cap, "%sZ", base);
+}
+
+json_t *sq_json_time(int64_t us)
+{
+	char buf[64];
+
+	if (us == 0)
+		return json_null();
+	sq_fmt_time(us, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+json_t *sq_json_str(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+json_t *sq_json_score(int64_t pass, int64_t fail)
+{
+	if (pass + fail <= 0)
+		return json_null();
+	return json_real(round(1000.0 * (double)pass / (double)(pass + fail)) / 10.0);
+}
+
+void sq_bind_facts(sqlite3_stmt *st, const struct store_facts *f)
+{
+	sq_bind_text(st, 2, f->hostname);
+	sq_bind_text(st, 3, f->os_id);
+	sq_bind_text(st, 4, f->os_version);
+	sq_bind_text(st, 5, f->kernel);
+	sq_bind_text(st, 6, f->machine_id);
+	sq_bind_text(st, 7, f->architecture);
+	sq_bind_text(st, 8, f->agent_version);
 }
 
 /*
@@ -324,16 +508,16 @@ static int migrate_one(struct sqlite_store *q, int64_t *v, struct pst_err *e)
 	char sql[96];
 	int rc;
 
-	rc = exec_sql(q, "BEGIN IMMEDIATE", e, "starting a schema migration");
+	rc = sq_exec(q, "BEGIN IMMEDIATE", e, "starting a schema migration");
 	if (rc < 0)
 		return rc;
-	rc = query_int(q, "PRAGMA user_version", v, e);
+	rc = sq_query_int(q, "PRAGMA user_version", v, e);
 	if (rc < 0 || *v >= SCHEMA_VERSION)
 		goto out;
 	if (*v == 0) {
 		int64_t ntables;
 
-		rc = query_int(q, "SELECT count(*) FROM sqlite_master", &ntables, e);
+		rc = sq_query_int(q, "SELECT count(*) FROM sqlite_master", &ntables, e);
 		if (rc < 0)
 			goto out;
 		if (ntables != 0) {
@@ -343,17 +527,17 @@ static int migrate_one(struct sqlite_store *q, int64_t *v, struct pst_err *e)
 			goto out;
 		}
 	}
-	rc = exec_sql(q, migrations[*v], e, "migrating the schema");
+	rc = sq_exec(q, migrations[*v], e, "migrating the schema");
 	if (rc < 0) {
 		pst_err_prefix(e, "to version %d", (int)*v + 1);
 		goto out;
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; PRAGMA application_id = %d",
 		 (int)*v + 1, STORE_APPLICATION_ID);
-	rc = exec_sql(q, sql, e, "recording the schema version");
+	rc = sq_exec(q, sql, e, "recording the schema version");
 	if (rc < 0)
 		goto out;
-	rc = exec_sql(q, "COMMIT", e, "committing a schema migration");
+	rc = sq_exec(q, "COMMIT", e, "committing a schema migration");
 	if (rc < 0)
 		goto out;
 	log_info("store %s: schema migrated to version %d", q->path, (int)*v + 1);
@@ -369,7 +553,7 @@ static int migrate(struct sqlite_store *q, struct pst_err *e)
 	int64_t v, app;
 	int rc;
 
-	rc = query_int(q, "PRAGMA application_id", &app, e);
+	rc = sq_query_int(q, "PRAGMA application_id", &app, e);
 	if (rc < 0)
 		return rc;
 	if (app != 0 && app != STORE_APPLICATION_ID)
@@ -377,7 +561,7 @@ static int migrate(struct sqlite_store *q, struct pst_err *e)
 				   "this SQLite file belongs to another program "
 				   "(application_id 0x%llx): give the collector its own file",
 				   (unsigned long long)app);
-	rc = query_int(q, "PRAGMA user_version", &v, e);
+	rc = sq_query_int(q, "PRAGMA user_version", &v, e);
 	while (rc == 0 && v < SCHEMA_VERSION)
 		rc = migrate_one(q, &v, e);
 	if (rc < 0)
@@ -421,7 +605,7 @@ static int sqlite_open(const char *path, struct store **out, struct pst_err *e)
 		goto out;
 	rc = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc != SQLITE_OK) {
-		rc = db_fail(q, rc, e, "opening");
+		rc = sq_fail(q, rc, e, "opening");
 		goto out;
 	}
 	sqlite3_busy_timeout(q->db, STORE_BUSY_DEFAULT_MS);
@@ -440,12 +624,12 @@ static int sqlite_open(const char *path, struct store **out, struct pst_err *e)
 		rc = SQLITE_OK;
 	}
 	if (rc != SQLITE_OK) {
-		rc = db_fail(q, rc, e, "setting WAL mode");
+		rc = sq_fail(q, rc, e, "setting WAL mode");
 		goto out;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	rc = exec_sql(q, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", e,
+	rc = sq_exec(q, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", e,
 		      "setting synchronous and foreign keys");
 	if (rc < 0)
 		goto out;
@@ -456,7 +640,7 @@ static int sqlite_open(const char *path, struct store **out, struct pst_err *e)
 		rc = sqlite3_prepare_v3(q->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 					&q->stmt[i], NULL);
 		if (rc != SQLITE_OK) {
-			rc = db_fail(q, rc, e, "preparing a statement");
+			rc = sq_fail(q, rc, e, "preparing a statement");
 			goto out;
 		}
 	}
@@ -489,349 +673,48 @@ static int sqlite_host_hello(struct store *s, const char *agent_id, const struct
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = step_done(q, q->stmt[S_BEGIN], e, "starting a transaction");
+	rc = sq_step(q, q->stmt[S_BEGIN], e, "starting a transaction");
 	if (rc < 0) {
 		pst_err_prefix(e, "store %.300s: agent %.200s", q->path, agent_id);
 		return rc;
 	}
 	st = q->stmt[S_HOST_HELLO];
-	bind_text(st, 1, agent_id);
-	bind_facts(st, facts);
+	sq_bind_text(st, 1, agent_id);
+	sq_bind_facts(st, facts);
 	sqlite3_bind_int64(st, 9, now_us);
-	rc = step_done(q, st, e, "recording a host's hello");
+	sq_bind_int_or_null(st, 10, facts->scan_interval_s, 0);
+	rc = sq_step(q, st, e, "recording a host's hello");
 	if (rc < 0)
 		goto out;
 	st = q->stmt[S_HOST_LAST_SEQ];
-	bind_text(st, 1, agent_id);
+	sq_bind_text(st, 1, agent_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*last_seq = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_ROW) {
-		rc = db_fail(q, rc, e, "reading a host's last sequence number");
+		rc = sq_fail(q, rc, e, "reading a host's last sequence number");
 		goto out;
 	}
-	rc = step_done(q, q->stmt[S_COMMIT], e, "committing a host's hello");
+	rc = sq_step(q, q->stmt[S_COMMIT], e, "committing a host's hello");
 out:
 	if (rc < 0) {
-		step_done(q, q->stmt[S_ROLLBACK], NULL, "rolling back");
+		sq_step(q, q->stmt[S_ROLLBACK], NULL, "rolling back");
 		pst_err_prefix(e, "store %.300s: agent %.200s", q->path, agent_id);
 		*last_seq = 0;
 	}
 	return rc;
 }
 
-/* --- JSON of evidence and controls ---------------------------------------- */
-
-static int set_str(json_t *o, const char *key, const char *v)
-{
-	return v == NULL ? 0 : json_object_set_new(o, key, json_string(v));
-}
-
-/* JSON text of the evidence items, [{subject, observed, expected, location, ok}]. */
-static char *evidence_json(const struct store_result *r)
-{
-	json_t *a = json_array();
-	char *text = NULL;
-	size_t i;
-
-	if (a == NULL)
-		return NULL;
-	for (i = 0; i < r->nevidence; i++) {
-		const struct store_evidence *ev = &r->evidence[i];
-		json_t *o = json_object();
-
-		if (o == NULL || json_array_append_new(a, o) != 0 ||
-		    set_str(o, "subject", ev->subject) != 0 ||
-		    set_str(o, "observed", ev->observed) != 0 ||
-		    set_str(o, "expected", ev->expected) != 0 ||
-		    set_str(o, "location", ev->location) != 0 ||
-		    json_object_set_new(o, "ok", json_boolean(ev->ok)) != 0)
-			goto out;
-	}
-	text = json_dumps(a, JSON_COMPACT);
-out:
-	json_decref(a);
-	return text;
-}
-
-/* JSON text of the control mappings, {"iso27001": ["A.8.2"], ...}. */
-static char *controls_json(const struct store_result *r)
-{
-	json_t *o = json_object();
-	char *text = NULL;
-	size_t i, j;
-
-	if (o == NULL)
-		return NULL;
-	for (i = 0; i < r->ncontrols; i++) {
-		const struct store_control *c = &r->controls[i];
-		json_t *ids = json_object_get(o, c->framework);
-
-		if (ids == NULL) {
-			ids = json_array();
-			if (ids == NULL || json_object_set_new(o, c->framework, ids) != 0)
-				goto out;
-		}
-		for (j = 0; j < c->nids; j++)
-			if (c->ids[j] != NULL && json_array_append_new(ids, json_string(c->ids[j])) != 0)
-				goto out;
-	}
-	text = json_dumps(o, JSON_COMPACT);
-out:
-	json_decref(o);
-	return text;
-}
-
-/* --- reports --------------------------------------------------------------- */
-
-static void hex32(const uint8_t *b, char out[65])
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[64] = '\0';
-}
-
-static int put_policies(struct sqlite_store *q, const struct store_report *r, int64_t scan,
-			struct pst_err *e)
-{
-	size_t i;
-	int rc;
-
-	for (i = 0; i < r->npolicies; i++) {
-		const struct store_policy *p = &r->policies[i];
-		sqlite3_stmt *st = q->stmt[S_POLICY_INSERT];
-		char hex[65];
-		int64_t id;
-
-		hex32(p->sha256, hex);
-		bind_text(st, 1, p->id);
-		bind_text(st, 2, p->version);
-		bind_text(st, 3, hex);
-		sqlite3_bind_int64(st, 4, r->received_us);
-		rc = step_done(q, st, e, "recording a policy");
-		if (rc < 0)
-			return rc;
-		st = q->stmt[S_POLICY_ID];
-		bind_text(st, 1, p->id);
-		bind_text(st, 2, p->version);
-		bind_text(st, 3, hex);
-		rc = sqlite3_step(st);
-		id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		if (rc != SQLITE_ROW)
-			return db_fail(q, rc, e, "finding a policy");
-		st = q->stmt[S_SCAN_POLICY];
-		sqlite3_bind_int64(st, 1, scan);
-		sqlite3_bind_int64(st, 2, id);
-		rc = step_done(q, st, e, "linking a scan to its policy");
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
-/*
- * The latest result of one check, and a transition when its status
- * changed.  A report older than the stored result (delivered late) keeps
- * its scan row but changes neither.
- */
-static int put_result(struct sqlite_store *q, const struct store_report *r,
-		      const struct store_result *res, int64_t at, struct pst_err *e)
-{
-	const char *status = store_status_name(res->status);
-	char *evidence = NULL, *controls = NULL;
-	char *old_status = NULL;
-	bool exists = false;
-	int64_t old_seq = 0, changed_at = at;
-	sqlite3_stmt *st;
-	int rc;
-
-	st = q->stmt[S_RESULT_GET];
-	bind_text(st, 1, r->agent_id);
-	bind_text(st, 2, res->policy_id);
-	bind_text(st, 3, res->check_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *s0 = (const char *)sqlite3_column_text(st, 0);
-
-		exists = true;
-		old_status = strdup(s0 != NULL ? s0 : "unknown");
-		old_seq = sqlite3_column_int64(st, 1);
-		changed_at = sqlite3_column_int64(st, 2);
-		rc = old_status != NULL ? SQLITE_DONE : SQLITE_NOMEM;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE) {
-		rc = db_fail(q, rc, e, "reading a check's latest result");
-		goto out;
-	}
-	if (exists && old_seq > (int64_t)r->seq) {
-		rc = 0;
-		goto out;
-	}
-	evidence = evidence_json(res);
-	controls = controls_json(res);
-	if (evidence == NULL || controls == NULL) {
-		rc = pst_err_set(e, PST_E_NOMEM, "out of memory");
-		goto out;
-	}
-	if (!exists || strcmp(old_status, status) != 0) {
-		changed_at = at;
-		st = q->stmt[S_TRANSITION];
-		bind_text(st, 1, r->agent_id);
-		bind_text(st, 2, res->policy_id);
-		bind_text(st, 3, res->check_id);
-		bind_text(st, 4, old_status);
-		bind_text(st, 5, status);
-		sqlite3_bind_int64(st, 6, at);
-		sqlite3_bind_int64(st, 7, (int64_t)r->seq);
-		bind_text(st, 8, evidence);
-		rc = step_done(q, st, e, "recording a status transition");
-		if (rc < 0)
-			goto out;
-	}
-	st = q->stmt[S_RESULT_PUT];
-	bind_text(st, 1, r->agent_id);
-	bind_text(st, 2, res->policy_id);
-	bind_text(st, 3, res->check_id);
-	bind_text(st, 4, res->title);
-	bind_text(st, 5, res->category);
-	bind_text(st, 6, store_severity_name(res->severity));
-	bind_text(st, 7, status);
-	bind_text(st, 8, controls);
-	bind_text(st, 9, evidence);
-	bind_text(st, 10, res->remediation);
-	bind_text(st, 11, res->reason);
-	sqlite3_bind_int64(st, 12, res->duration_us > INT64_MAX ? INT64_MAX
-								 : (int64_t)res->duration_us);
-	sqlite3_bind_int64(st, 13, (int64_t)r->seq);
-	sqlite3_bind_int64(st, 14, changed_at);
-	sqlite3_bind_int64(st, 15, at);
-	rc = step_done(q, st, e, "recording a check's latest result");
-out:
-	free(old_status);
-	free(evidence);
-	free(controls);
-	if (rc < 0)
-		pst_err_prefix(e, "check %.200s/%.200s", res->policy_id, res->check_id);
-	return rc;
-}
-
-/* Store one report that is not yet stored. */
-static int put_report(struct sqlite_store *q, const struct store_report *r, struct pst_err *e)
-{
-	size_t i, count[STORE_NOT_APPLICABLE + 1] = {0};
-	/* When a check was seen: the scan's end as the agent measured it;
-	 * the collector's clock only when the agent gave none. */
-	int64_t at = r->finished_us != 0 ? r->finished_us : r->received_us;
-	sqlite3_stmt *st;
-	int64_t scan;
-	int rc;
-
-	for (i = 0; i < r->nresults; i++)
-		count[r->results[i].status]++;
-
-	st = q->stmt[S_HOST_REPORT];
-	bind_text(st, 1, r->agent_id);
-	bind_facts(st, &r->facts);
-	sqlite3_bind_int64(st, 9, r->received_us);
-	sqlite3_bind_int64(st, 10, (int64_t)r->seq);
-	rc = step_done(q, st, e, "updating the host");
-	if (rc < 0)
-		return rc;
-
-	st = q->stmt[S_SCAN_INSERT];
-	bind_text(st, 1, r->agent_id);
-	sqlite3_bind_int64(st, 2, (int64_t)r->seq);
-	bind_text(st, 3, r->scan_id);
-	sqlite3_bind_int64(st, 4, r->started_us);
-	sqlite3_bind_int64(st, 5, r->finished_us);
-	sqlite3_bind_int64(st, 6, r->received_us);
-	sqlite3_bind_int64(st, 7, (int64_t)count[STORE_PASS]);
-	sqlite3_bind_int64(st, 8, (int64_t)count[STORE_FAIL]);
-	sqlite3_bind_int64(st, 9, (int64_t)count[STORE_ERROR]);
-	sqlite3_bind_int64(st, 10, (int64_t)count[STORE_NOT_APPLICABLE]);
-	if (count[STORE_PASS] + count[STORE_FAIL] > 0)
-		sqlite3_bind_double(st, 11, 100.0 * (double)count[STORE_PASS] /
-						    (double)(count[STORE_PASS] + count[STORE_FAIL]));
-	else
-		sqlite3_bind_null(st, 11);
-	rc = step_done(q, st, e, "recording the scan");
-	if (rc < 0)
-		return rc;
-	scan = sqlite3_last_insert_rowid(q->db);
-
-	rc = put_policies(q, r, scan, e);
-	for (i = 0; rc == 0 && i < r->nresults; i++)
-		rc = put_result(q, r, &r->results[i], at, e);
-	return rc;
-}
-
-static int sqlite_put_reports(struct store *s, struct store_report *const *reports, size_t n,
-			      bool *duplicate, struct pst_err *e)
-{
-	struct sqlite_store *q = sq(s);
-	size_t i;
-	int rc;
-
-	rc = step_done(q, q->stmt[S_BEGIN], e, "starting a transaction");
-	if (rc < 0) {
-		pst_err_prefix(e, "store %.300s", q->path);
-		return rc;
-	}
-	for (i = 0; i < n; i++) {
-		const struct store_report *r = reports[i];
-		sqlite3_stmt *st = q->stmt[S_SCAN_EXISTS];
-
-		/* Also finds a report stored earlier in this same batch. */
-		bind_text(st, 1, r->agent_id);
-		sqlite3_bind_int64(st, 2, (int64_t)r->seq);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-			rc = db_fail(q, rc, e, "looking for a stored report");
-			goto out;
-		}
-		duplicate[i] = rc == SQLITE_ROW;
-		if (duplicate[i])
-			continue;
-		rc = put_report(q, r, e);
-		if (rc < 0) {
-			pst_err_prefix(e, "report %llu of %.200s", (unsigned long long)r->seq,
-				       r->agent_id);
-			goto out;
-		}
-	}
-	rc = step_done(q, q->stmt[S_COMMIT], e, "committing");
-out:
-	if (rc < 0) {
-		/* A failed COMMIT may leave the transaction open: end it. */
-		if (!sqlite3_get_autocommit(q->db))
-			step_done(q, q->stmt[S_ROLLBACK], NULL, "rolling back");
-		for (i = 0; i < n; i++)
-			duplicate[i] = false;
-		pst_err_prefix(e, "store %.300s", q->path);
-	}
-	return rc;
-}
-
 /* --- reading --------------------------------------------------------------- */
 
-static const char *col_text(sqlite3_stmt *st, int i)
+const char *sq_col_text(sqlite3_stmt *st, int i)
 {
 	return (const char *)sqlite3_column_text(st, i);
 }
 
-static enum store_status status_parse(const char *s)
+enum store_status sq_status_parse(const char *s)
 {
 	for (int i = STORE_PASS; i <= STORE_NOT_APPLICABLE; i++)
 		if (s != NULL && strcmp(s, store_status_name((enum store_status)i)) == 0)
@@ -839,7 +722,7 @@ static enum store_status status_parse(const char *s)
 	return STORE_STATUS_UNKNOWN;
 }
 
-static enum store_severity severity_parse(const char *s)
+enum store_severity sq_severity_parse(const char *s)
 {
 	for (int i = STORE_SEV_LOW; i <= STORE_SEV_CRITICAL; i++)
 		if (s != NULL && strcmp(s, store_severity_name((enum store_severity)i)) == 0)
@@ -862,7 +745,7 @@ static int each_row(struct sqlite_store *q, sqlite3_stmt *st,
 			return stop;
 		}
 	}
-	rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, e, what);
+	rc = rc == SQLITE_DONE ? 0 : sq_fail(q, rc, e, what);
 	if (rc < 0)
 		pst_err_prefix(e, "store %.300s", q->path);
 	sqlite3_finalize(st);
@@ -878,11 +761,11 @@ static int host_row(sqlite3_stmt *st, void *ctx)
 {
 	struct host_ctx *c = ctx;
 	struct store_host_row h = {
-		.agent_id = col_text(st, 0),
-		.hostname = col_text(st, 1),
-		.os_id = col_text(st, 2),
-		.os_version = col_text(st, 3),
-		.kernel = col_text(st, 4),
+		.agent_id = sq_col_text(st, 0),
+		.hostname = sq_col_text(st, 1),
+		.os_id = sq_col_text(st, 2),
+		.os_version = sq_col_text(st, 3),
+		.kernel = sq_col_text(st, 4),
 		.first_seen_us = sqlite3_column_int64(st, 5),
 		.last_seen_us = sqlite3_column_int64(st, 6),
 		.last_report_us = sqlite3_column_int64(st, 7),
@@ -918,7 +801,7 @@ static int sqlite_each_host(struct store *s, int (*cb)(void *arg, const struct s
 
 	rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		rc = db_fail(q, rc, e, "reading hosts");
+		rc = sq_fail(q, rc, e, "reading hosts");
 		pst_err_prefix(e, "store %.300s", q->path);
 		return rc;
 	}
@@ -934,15 +817,15 @@ static int result_row(sqlite3_stmt *st, void *ctx)
 {
 	struct result_ctx *c = ctx;
 	struct store_result_row r = {
-		.policy_id = col_text(st, 0),
-		.check_id = col_text(st, 1),
-		.title = col_text(st, 2),
-		.category = col_text(st, 3),
-		.status = status_parse(col_text(st, 4)),
-		.severity = severity_parse(col_text(st, 5)),
+		.policy_id = sq_col_text(st, 0),
+		.check_id = sq_col_text(st, 1),
+		.title = sq_col_text(st, 2),
+		.category = sq_col_text(st, 3),
+		.status = sq_status_parse(sq_col_text(st, 4)),
+		.severity = sq_severity_parse(sq_col_text(st, 5)),
 		.seq = (uint64_t)sqlite3_column_int64(st, 6),
 		.changed_us = sqlite3_column_int64(st, 7),
-		.evidence_json = col_text(st, 8),
+		.evidence_json = sq_col_text(st, 8),
 	};
 
 	return c->cb(c->arg, &r);
@@ -962,11 +845,11 @@ static int sqlite_each_result(struct store *s, const char *agent_id,
 
 	rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		rc = db_fail(q, rc, e, "reading results");
+		rc = sq_fail(q, rc, e, "reading results");
 		pst_err_prefix(e, "store %.300s", q->path);
 		return rc;
 	}
-	bind_text(st, 1, agent_id);
+	sq_bind_text(st, 1, agent_id);
 	return each_row(q, st, result_row, &c, e, "reading results");
 }
 
@@ -981,7 +864,7 @@ static int sqlite_counts(struct store *s, struct store_counts *c, struct pst_err
 	int rc;
 
 	for (int i = 0; i < 4; i++) {
-		rc = query_int(q, sql[i], &v[i], e);
+		rc = sq_query_int(q, sql[i], &v[i], e);
 		if (rc < 0) {
 			pst_err_prefix(e, "store %.300s", q->path);
 			return rc;
@@ -1001,8 +884,21 @@ const struct store_ops store_sqlite_ops = {
 	.schema_version = sqlite_schema_version,
 	.set_busy_timeout = sqlite_set_busy_timeout,
 	.host_hello = sqlite_host_hello,
-	.put_reports = sqlite_put_reports,
+	.put_reports = sq_put_reports,
 	.each_host = sqlite_each_host,
 	.each_result = sqlite_each_result,
 	.counts = sqlite_counts,
+	.mark_stale = sq_mark_stale,
+	.alerts_due = sq_alerts_due,
+	.alert_logged = sq_alert_logged,
+	.alert_delivered = sq_alert_delivered,
+	.alert_failed = sq_alert_failed,
+	.alerts_pending = sq_alerts_pending,
+	.token_add = sq_token_add,
+	.token_find = sq_token_find,
+	.token_spend = sq_token_spend,
+	.tokens = sq_tokens,
+	.token_revoke = sq_token_revoke,
+	.enrollment_add = sq_enrollment_add,
+	.agent_id_taken = sq_agent_id_taken,
 };
