@@ -4,11 +4,15 @@
  *   posture-agent scan [--policy PATH]... [--root DIR] [--format table|json|protobuf]
  *                      [--output FILE]
  *   posture-agent run --config FILE [--once]
+ *   posture-agent enroll --collector URL --token TOKEN --config FILE
+ *                        (--cacert FILE | --ca-fingerprint SHA256) [--agent-id ID] [--dir DIR]
  *
  * Exit status of scan: 0 nothing failed, 1 some check failed or could not
  * be evaluated, 2 usage, policy or I/O error (message on stderr).  Of run:
  * 0 stopped by a signal or (--once) the report was acknowledged, 1 (--once)
- * it was not, 2 usage or configuration error.
+ * it was not, 2 usage or configuration error.  Of enroll: 0 enrolled, 1 the
+ * collector refused (or could not be reached or verified), 2 usage,
+ * configuration or local file error.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +25,7 @@
 
 #include "agentconf.h"
 #include "daemon.h"
+#include "enroll.h"
 #include "engine.h"
 #include "hostinfo.h"
 #include "log.h"
@@ -45,6 +50,9 @@ static void usage(FILE *out)
 		"usage: posture-agent scan [--policy PATH]... [--root DIR]\n"
 		"                          [--format table|json|protobuf] [--output FILE]\n"
 		"       posture-agent run --config FILE [--once]\n"
+		"       posture-agent enroll --collector URL --token TOKEN --config FILE\n"
+		"                            (--cacert FILE | --ca-fingerprint SHA256)\n"
+		"                            [--agent-id ID] [--dir DIR]\n"
 		"       posture-agent probes        (the probe reference, Markdown)\n"
 		"       posture-agent --version | --help\n"
 		"\n"
@@ -65,7 +73,21 @@ static void usage(FILE *out)
 		"  --once          one scan, delivered and acknowledged, then exit\n"
 		"  exit status: 0 stopped by SIGTERM/SIGINT, or --once delivered; 1 --once could\n"
 		"  not deliver (the report stays spooled for the next run); 2 usage or\n"
-		"  configuration error.\n",
+		"  configuration error.\n"
+		"\n"
+		"enroll makes this agent's key (EC P-256) and has the collector sign it, with an\n"
+		"enrollment token (posture-collector token create --role enroll), then writes\n"
+		"the key, its certificate, the CA and the config FILE.\n"
+		"  --collector URL        the collector's API, https://HOST:PORT\n"
+		"  --token TOKEN          the enrollment token (or set POSTURE_ENROLL_TOKEN)\n"
+		"  --config FILE          agent.json to write; its other settings are kept\n"
+		"  --cacert FILE          verify the collector with this CA certificate, or\n"
+		"  --ca-fingerprint HEX   with the SHA-256 of its CA (as init printed it)\n"
+		"  --agent-id ID          the id to ask for (default: the collector chooses)\n"
+		"  --dir DIR              where agent.key, agent.crt and ca.crt go (default: where\n"
+		"                         FILE names them, else FILE's directory)\n"
+		"  exit status: 0 enrolled, 1 the collector refused, or could not be reached or\n"
+		"  verified, 2 usage, configuration or local file error.\n",
 		POSTURE_POLICY_DIR);
 }
 
@@ -262,6 +284,67 @@ static int cmd_run(int argc, char **argv)
 	return status;
 }
 
+static int cmd_enroll(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"collector", required_argument, NULL, 'C'},
+		{"token", required_argument, NULL, 't'},
+		{"config", required_argument, NULL, 'c'},
+		{"cacert", required_argument, NULL, 'a'},
+		{"ca-fingerprint", required_argument, NULL, 'f'},
+		{"agent-id", required_argument, NULL, 'i'},
+		{"dir", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct agent_enroll_opts o = {
+		.default_policy = POSTURE_POLICY_DIR "/linux-baseline.json",
+	};
+	struct pst_err e = {0};
+	bool refused = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C': o.collector = optarg; break;
+		case 't': o.token = optarg; break;
+		case 'c': o.config = optarg; break;
+		case 'a': o.cacert = optarg; break;
+		case 'f': o.ca_fingerprint = optarg; break;
+		case 'i': o.agent_id = optarg; break;
+		case 'd': o.dir = optarg; break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (o.token == NULL)
+		o.token = getenv("POSTURE_ENROLL_TOKEN");
+	if (optind != argc) {
+		fprintf(stderr, "posture-agent: enroll: unexpected argument \"%s\"\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (o.collector == NULL || o.token == NULL || o.config == NULL) {
+		fprintf(stderr, "posture-agent: enroll: --collector URL, --token TOKEN and --config "
+				"FILE are required\n");
+		return EXIT_USAGE;
+	}
+	if (strchr(o.token, '\r') != NULL || strchr(o.token, '\n') != NULL) {
+		fprintf(stderr, "posture-agent: enroll: the token holds a line break\n");
+		return EXIT_USAGE;
+	}
+	if (agent_enroll(&o, &refused, &e) != 0) {
+		fprintf(stderr, "posture-agent: enroll: %s\n", e.msg);
+		return refused ? EXIT_FINDINGS : EXIT_USAGE;
+	}
+	printf("enrolled; the agent's settings are in %s\n", o.config);
+	return 0;
+}
+
 static const char *param_type_name(enum probe_param_type t)
 {
 	switch (t) {
@@ -328,6 +411,8 @@ int main(int argc, char **argv)
 		return cmd_scan(argc - 1, argv + 1);
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "enroll") == 0)
+		return cmd_enroll(argc - 1, argv + 1);
 	fprintf(stderr, "posture-agent: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

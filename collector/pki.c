@@ -778,6 +778,20 @@ static int agent_target(const struct collector_config *c, X509 *srv, char *host,
 	return 0;
 }
 
+int pki_agent_address(const struct collector_config *c, char *host, size_t cap,
+		      char **collector, struct pst_err *e)
+{
+	X509 *srv;
+	int rc;
+
+	*collector = NULL;
+	if ((srv = read_cert(c->cert, e)) == NULL)
+		return PST_E_TLS;
+	rc = agent_target(c, srv, host, cap, collector, e);
+	X509_free(srv);
+	return rc;
+}
+
 int pki_issue_agent(const struct pki_issue_opts *o, struct pst_err *e)
 {
 	struct collector_config c;

@@ -84,6 +84,15 @@ int pki_agent_cert(EVP_PKEY *agent_key, const char *agent_id, X509 *ca, EVP_PKEY
 		   X509 **out, struct pst_err *e);
 
 /*
+ * The address agents dial ("HOST:PORT", *collector malloc'd) and the host
+ * name in host: agent_listen, or this host's name when it listens on a
+ * wildcard; PST_E_INVAL when the collector's certificate does not name it.
+ * What issue-agent writes into agent.json and enrollment answers with.
+ */
+int pki_agent_address(const struct collector_config *c, char *host, size_t cap,
+		      char **collector, struct pst_err *e);
+
+/*
  * The SHA-256 fingerprint of the PEM certificate at path, as colon
  * separated upper-case hex (95 characters and a NUL; cap at least 96).
  */
