@@ -12,7 +12,7 @@ for arg in "$@"; do
 	--run) want_run=1 ;;
 	-h | --help)
 		echo "usage: $0 [--run] [--test]"
-		echo "  --run   adds what scripts/quickstart.sh uses (jq, python3)"
+		echo "  --run   adds what scripts/quickstart.sh uses (jq, python3, curl)"
 		echo "  --test  adds the test tools (cmocka, jq, protoc, valgrind, clang, sqlite3, openssl)"
 		exit 0
 		;;
@@ -32,9 +32,11 @@ if command -v apt-get >/dev/null 2>&1; then
 		protobuf-c-compiler libssl-dev libuv1-dev libsqlite3-dev
 		zlib1g-dev liblz4-dev librpm-dev libcurl4-openssl-dev node-llhttp)
 	if [ "$want_run" -eq 1 ]; then
-		pkgs+=(jq python3)
+		pkgs+=(jq python3 curl ca-certificates)
 	fi
 	if [ "$want_test" -eq 1 ]; then
+		# python3-prometheus-client reads /metrics with the Prometheus project's own parser.
+		pkgs+=(python3-prometheus-client)
 		# dpkg is the oracle of test_dpkgver; rpm (with rpmbuild) builds test_rpmdb's database;
 		# sqlite3, openssl and python3 serve the end-to-end tests.
 		pkgs+=(libcmocka-dev jq protobuf-compiler valgrind clang libclang-rt-14-dev dpkg rpm
@@ -54,10 +56,10 @@ elif command -v dnf >/dev/null 2>&1; then
 		protobuf-c-compiler openssl-devel libuv-devel sqlite-devel
 		zlib-devel lz4-devel rpm-devel libcurl-devel llhttp-devel)
 	if [ "$want_run" -eq 1 ]; then
-		pkgs+=(jq python3)
+		pkgs+=(jq python3 curl)
 	fi
 	if [ "$want_test" -eq 1 ]; then
-		pkgs+=(libcmocka-devel jq protobuf-compiler valgrind clang compiler-rt dpkg rpm-build
+		pkgs+=(python3-prometheus_client libcmocka-devel jq protobuf-compiler valgrind clang compiler-rt dpkg rpm-build
 			sqlite openssl python3)
 	fi
 	as_root dnf install -y "${pkgs[@]}"

@@ -2,8 +2,9 @@
 # The main job, end to end, on this machine: install the dependencies, build,
 # create a collector (CA, certificates, SQLite store) in a temporary
 # directory, start it on 127.0.0.1, issue an agent certificate, run
-# `posture-agent run --once` against this host with the shipped baseline, and
-# print what the collector stored: hosts, score, failing checks.
+# `posture-agent run --once` against this host with the shipped baseline,
+# print what the collector stored (hosts, score, failing checks), and ask the
+# collector's HTTPS API for the ISO's summary with the first admin token.
 #
 #   scripts/quickstart.sh [--keep]    --keep leaves the collector directory
 set -euo pipefail
@@ -14,7 +15,7 @@ keep=0
 for arg in "$@"; do
 	case "$arg" in
 	--keep) keep=1 ;;
-	-h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,10p' "$0"; exit 0 ;;
 	*) echo "quickstart.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
 	esac
 done
@@ -38,7 +39,8 @@ api_port=$(port)
 
 echo "posture: creating a collector in $work/collector (agents on 127.0.0.1:$agent_port)" >&2
 "$bin/posture-collector" init --dir "$work/collector" --agent-listen "127.0.0.1:$agent_port" \
-	--api-listen "127.0.0.1:$api_port" >/dev/null
+	--api-listen "127.0.0.1:$api_port" >"$work/init.out"
+admin=$(sed -n 's/^  \(pst_[A-Za-z0-9_-]*\)$/\1/p' "$work/init.out")
 "$bin/posture-collector" run --config "$work/collector/collector.json" 2>"$work/collector.log" &
 collector_pid=$!
 
@@ -59,3 +61,9 @@ fi
 
 echo >&2
 "$bin/posture-collector" show --config "$work/collector/collector.json"
+
+echo >&2
+echo "posture: the ISO's summary from the HTTPS API (GET https://127.0.0.1:$api_port/api/v1/summary)" >&2
+curl -sS --fail-with-body --cacert "$work/collector/ca.crt" -H "Authorization: Bearer $admin" \
+	"https://127.0.0.1:$api_port/api/v1/summary" |
+	jq '{score, pass, fail, categories, hosts, open_violations: .violations.open_by_severity}'

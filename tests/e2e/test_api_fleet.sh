@@ -136,7 +136,8 @@ check "trend: today's point is the summary's" \
 # --- /metrics, read with the Prometheus client's own parser ---
 api /metrics "$iso" >"$work/metrics.txt"
 check "metrics: 200" [ "$api_status" = 200 ]
-python3 - "$work/metrics.txt" "$work/summary.json" >"$work/metrics.check" 2>&1 <<'PY' && ok "metrics: parsed by prometheus_client, no duplicate series, figures equal the summary" || bad "metrics" "$(cat "$work/metrics.check")"
+# Debian's python3 (python3-prometheus-client), whatever python3 comes first in PATH.
+/usr/bin/python3 - "$work/metrics.txt" "$work/summary.json" >"$work/metrics.check" 2>&1 <<'PY' && ok "metrics: parsed by prometheus_client, no duplicate series, figures equal the summary" || bad "metrics" "$(cat "$work/metrics.check")"
 import json, sys
 from prometheus_client.parser import text_string_to_metric_families
 text = open(sys.argv[1]).read()
