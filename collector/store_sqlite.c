@@ -609,6 +609,11 @@ static int sqlite_open(const char *path, struct store **out, struct pst_err *e)
 		goto out;
 	}
 	sqlite3_busy_timeout(q->db, STORE_BUSY_DEFAULT_MS);
+	rc = sqlite3_create_collation(q->db, "posture_natural", SQLITE_UTF8, NULL, sq_natural_cmp);
+	if (rc != SQLITE_OK) {
+		rc = sq_fail(q, rc, e, "registering a collation");
+		goto out;
+	}
 	/* journal_mode answers with the mode in force: a file system without
 	 * shared memory may refuse WAL. */
 	rc = sqlite3_prepare_v2(q->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
@@ -888,6 +893,14 @@ const struct store_ops store_sqlite_ops = {
 	.each_host = sqlite_each_host,
 	.each_result = sqlite_each_result,
 	.counts = sqlite_counts,
+	.summary = sq_summary,
+	.hosts = sq_hosts,
+	.host = sq_host,
+	.host_results = sq_host_results,
+	.violations = sq_violations,
+	.controls = sq_controls,
+	.trend = sq_trend,
+	.metric_rows = sq_metric_rows,
 	.mark_stale = sq_mark_stale,
 	.alerts_due = sq_alerts_due,
 	.alert_logged = sq_alert_logged,
