@@ -188,6 +188,13 @@ int store_counts(struct store *s, struct store_counts *c, struct pst_err *e)
 					   (s)->spec, (s)->ops->name);                     \
 	} while (0)
 
+#define NEED_VIEW(s, v, e)                                                                 \
+	do {                                                                               \
+		if ((v) == NULL)                                                           \
+			return pst_err_set((e), PST_E_INVAL, "store %s: no view given",      \
+					   (s)->spec);                                     \
+	} while (0)
+
 static int check_page(struct store *s, const struct store_page *pg, struct pst_err *e)
 {
 	if (pg == NULL)
@@ -202,6 +209,7 @@ int store_summary(struct store *s, const struct store_view *v, json_t **out, str
 {
 	*out = NULL;
 	NEED_OP(s, summary, e);
+	NEED_VIEW(s, v, e);
 	return s->ops->summary(s, v, out, e);
 }
 
@@ -212,6 +220,7 @@ int store_hosts(struct store *s, const struct store_view *v, const struct store_
 
 	*out = NULL;
 	NEED_OP(s, hosts, e);
+	NEED_VIEW(s, v, e);
 	if ((rc = check_page(s, pg, e)) < 0)
 		return rc;
 	return s->ops->hosts(s, v, f, pg, out, e);
@@ -222,6 +231,7 @@ int store_host(struct store *s, const struct store_view *v, const char *agent_id
 {
 	*out = NULL;
 	NEED_OP(s, host, e);
+	NEED_VIEW(s, v, e);
 	if (agent_id == NULL)
 		return pst_err_set(e, PST_E_INVAL, "store %s: no host id given", s->spec);
 	return s->ops->host(s, v, agent_id, out, e);
@@ -249,6 +259,7 @@ int store_violations(struct store *s, const struct store_view *v,
 
 	*out = NULL;
 	NEED_OP(s, violations, e);
+	NEED_VIEW(s, v, e);
 	if ((rc = check_page(s, pg, e)) < 0)
 		return rc;
 	return s->ops->violations(s, v, f, pg, out, e);
@@ -266,6 +277,7 @@ int store_trend(struct store *s, const struct store_view *v, uint32_t days, json
 {
 	*out = NULL;
 	NEED_OP(s, trend, e);
+	NEED_VIEW(s, v, e);
 	if (days < 1 || days > 3660)
 		return pst_err_set(e, PST_E_INVAL, "store %s: days %u is out of range (1..3660)",
 				   s->spec, days);
@@ -277,6 +289,7 @@ int store_metric_rows(struct store *s, const struct store_view *v,
 		      struct pst_err *e)
 {
 	NEED_OP(s, metric_rows, e);
+	NEED_VIEW(s, v, e);
 	return s->ops->metric_rows(s, v, cb, arg, e);
 }
 
@@ -284,6 +297,7 @@ int store_mark_stale(struct store *s, const struct store_view *v, size_t *n, str
 {
 	*n = 0;
 	NEED_OP(s, mark_stale, e);
+	NEED_VIEW(s, v, e);
 	return s->ops->mark_stale(s, v, n, e);
 }
 

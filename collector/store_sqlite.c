@@ -280,7 +280,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_VIOLATION_RESOLVE] =
 		"UPDATE violations SET resolved_at = ?4, resolved_seq = ?5, resolved_by = ?6"
 		" WHERE agent_id = ?1 AND policy_id = ?2 AND check_id = ?3 AND resolved_at IS NULL"
-		" RETURNING id, severity, category, title, controls, evidence",
+		" RETURNING id",
 	[S_TALLY_MOVE] =
 		"INSERT INTO tallies (scope, pass, fail, error, not_applicable)"
 		" VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (scope) DO UPDATE SET"
@@ -609,6 +609,11 @@ static int sqlite_open(const char *path, struct store **out, struct pst_err *e)
 		goto out;
 	}
 	sqlite3_busy_timeout(q->db, STORE_BUSY_DEFAULT_MS);
+	rc = sqlite3_create_collation(q->db, "posture_natural", SQLITE_UTF8, NULL, sq_natural_cmp);
+	if (rc != SQLITE_OK) {
+		rc = sq_fail(q, rc, e, "registering a collation");
+		goto out;
+	}
 	/* journal_mode answers with the mode in force: a file system without
 	 * shared memory may refuse WAL. */
 	rc = sqlite3_prepare_v2(q->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
@@ -888,6 +893,14 @@ const struct store_ops store_sqlite_ops = {
 	.each_host = sqlite_each_host,
 	.each_result = sqlite_each_result,
 	.counts = sqlite_counts,
+	.summary = sq_summary,
+	.hosts = sq_hosts,
+	.host = sq_host,
+	.host_results = sq_host_results,
+	.violations = sq_violations,
+	.controls = sq_controls,
+	.trend = sq_trend,
+	.metric_rows = sq_metric_rows,
 	.mark_stale = sq_mark_stale,
 	.alerts_due = sq_alerts_due,
 	.alert_logged = sq_alert_logged,

@@ -90,6 +90,26 @@ json_t *sq_json_score(int64_t pass, int64_t fail);
 int sq_put_reports(struct store *s, struct store_report *const *reports, size_t n,
 		   bool *duplicate, struct pst_err *e);
 
+/* store_sqlite_read.c */
+/* The posture_natural collation: digit runs compare as numbers (A.5.2 < A.5.10). */
+int sq_natural_cmp(void *arg, int la, const void *a, int lb, const void *b);
+int sq_summary(struct store *s, const struct store_view *v, json_t **out, struct pst_err *e);
+int sq_hosts(struct store *s, const struct store_view *v, const struct store_host_filter *f,
+	     const struct store_page *pg, json_t **out, struct pst_err *e);
+int sq_host(struct store *s, const struct store_view *v, const char *agent_id, json_t **out,
+	    struct pst_err *e);
+int sq_host_results(struct store *s, const char *agent_id, const struct store_result_filter *f,
+		    const struct store_page *pg, json_t **out, struct pst_err *e);
+int sq_violations(struct store *s, const struct store_view *v,
+		  const struct store_violation_filter *f, const struct store_page *pg,
+		  json_t **out, struct pst_err *e);
+int sq_controls(struct store *s, const char *framework, json_t **out, struct pst_err *e);
+int sq_trend(struct store *s, const struct store_view *v, uint32_t days, json_t **out,
+	     struct pst_err *e);
+int sq_metric_rows(struct store *s, const struct store_view *v,
+		   int (*cb)(void *arg, const struct store_metric_row *m), void *arg,
+		   struct pst_err *e);
+
 /* store_sqlite_admin.c */
 int sq_mark_stale(struct store *s, const struct store_view *v, size_t *n, struct pst_err *e);
 int sq_alerts_due(struct store *s, int64_t now_us, size_t max, struct store_alert **out,
