@@ -8,7 +8,7 @@
  * that completes must be within the limits, its path must decode to
  * itself again and never hold "/../", "/./", "//" or a control byte, and
  * every query parameter lookup must end.  The whole stream is fed again in
- * one piece and must give the same requests.  Any broken property aborts.
+ * one piece and must give the same requests, and refuse if the other did.  Any broken property aborts.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -132,7 +132,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	na = run(data, size, 0, a, &fa);
 	nb = run(data, size, size ? 1u + data[0] : 1u, b, &fb);
 	check(na == nb);
-	check(fa == fb);
+	/* Which refusal may differ: llhttp reports a span at its end or at the end of a chunk, so
+	   a limit can be seen before or after a bad byte further on; but both refuse. */
+	check((fa == -1) == (fb == -1));
 	check(memcmp(a, b, na * sizeof(a[0])) == 0);
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * test_http.c - the HTTPS server live on 127.0.0.1: a loop in its own
- * thread runs two servers (one with a short request timeout, one with
- * room for four connections), with a certificate made by pki_init at test
+ * thread runs three servers (general, room for four connections only,
+ * a short request timeout), with a certificate made by pki_init at test
  * time, and clients speak to them with libcurl or with a raw OpenSSL
  * connection for bytes curl will not send.  The last test stops the
  * servers while a handler is still running and checks that its answer
@@ -32,13 +32,13 @@ struct fx {
 	uv_loop_t loop;
 	uv_async_t stop_async;
 	pthread_t thread;
-	struct http_server *a, *b;
-	uint16_t port_a, port_b;
+	struct http_server *a, *b, *c;
+	uint16_t port_a, port_b, port_c;
 	int done_calls;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool blocked, release, stop_called;
-	struct http_stats stats_a, stats_b; /* taken on the loop just before the stop */
+	struct http_stats stats_a, stats_b, stats_c; /* taken on the loop just before the stop */
 };
 
 static struct fx *F;
@@ -78,7 +78,7 @@ static void server_done(void *arg)
 {
 	struct fx *f = arg;
 
-	if (++f->done_calls == 2)
+	if (++f->done_calls == 3)
 		uv_close((uv_handle_t *)&f->stop_async, NULL);
 }
 
@@ -88,8 +88,10 @@ static void on_stop(uv_async_t *h)
 
 	http_server_stats(f->a, &f->stats_a);
 	http_server_stats(f->b, &f->stats_b);
+	http_server_stats(f->c, &f->stats_c);
 	http_server_stop(f->a, server_done, f);
 	http_server_stop(f->b, server_done, f);
+	http_server_stop(f->c, server_done, f);
 	pthread_mutex_lock(&f->mu);
 	f->stop_called = true;
 	pthread_cond_broadcast(&f->cv);
@@ -109,7 +111,7 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 	struct pki_init_opts o = {0};
 	struct pst_err e = {0};
-	struct http_limits la, lb;
+	struct http_limits la, lb, lc;
 	char dir[256];
 
 	assert_non_null(f);
@@ -137,7 +139,6 @@ static int setup(void **state)
 	http_limits_defaults(&la);
 	la.max_header_bytes = 1024;
 	la.max_body_bytes = 256;
-	la.request_timeout_ms = 300;
 	la.max_requests_per_conn = 3;
 	if (http_server_start(&f->loop, f->sctx, "127.0.0.1", 0, &la, handler, f, &f->a, &e) != 0)
 		fail_msg("start a: %s", e.msg);
@@ -145,6 +146,12 @@ static int setup(void **state)
 	lb.max_connections = 4;
 	if (http_server_start(&f->loop, f->sctx, "127.0.0.1", 0, &lb, handler, f, &f->b, &e) != 0)
 		fail_msg("start b: %s", e.msg);
+	/* Only for slow clients: under valgrind, curl can take longer than this. */
+	http_limits_defaults(&lc);
+	lc.request_timeout_ms = 300;
+	if (http_server_start(&f->loop, f->sctx, "127.0.0.1", 0, &lc, handler, f, &f->c, &e) != 0)
+		fail_msg("start c: %s", e.msg);
+	f->port_c = http_server_port(f->c);
 	f->port_a = http_server_port(f->a);
 	f->port_b = http_server_port(f->b);
 	assert_true(f->port_a != 0 && f->port_b != 0);
@@ -407,7 +414,7 @@ static void test_raw(void **state)
 	free(out);
 
 	/* Half a request, then nothing: 408 once the request timeout (300 ms) passes. */
-	out = exchange(f, f->port_a, slow, strlen(slow));
+	out = exchange(f, f->port_c, slow, strlen(slow));
 	assert_true(strncmp(out, "HTTP/1.1 408 ", 13) == 0);
 	assert_non_null(strstr(out, "\"code\":\"request_timeout\""));
 	free(out);
@@ -430,7 +437,7 @@ static void test_raw(void **state)
 	free(out);
 
 	/* A TLS connection that never sends a request is closed quietly. */
-	out = exchange(f, f->port_a, NULL, 0);
+	out = exchange(f, f->port_c, NULL, 0);
 	assert_string_equal(out, "");
 	free(out);
 }
@@ -514,13 +521,14 @@ static void test_stop_in_flight(void **state)
 	assert_int_equal(*(long *)ret, 200);
 	free(ret);
 	assert_int_equal(pthread_join(f->thread, NULL), 0);
-	assert_int_equal(f->done_calls, 2);
+	assert_int_equal(f->done_calls, 3);
 	assert_int_equal(f->stats_b.refused_full, 1);
 	assert_int_equal(f->stats_b.responses_5xx, 1);
-	assert_true(f->stats_a.timeouts >= 1);
+	assert_int_equal(f->stats_c.timeouts, 1);
+	assert_int_equal(f->stats_c.responses_4xx, 1);
 	assert_true(f->stats_a.tls_failed >= 1);
 	assert_true(f->stats_a.requests >= 7);
-	assert_true(f->stats_a.responses_4xx >= 7);
+	assert_true(f->stats_a.responses_4xx >= 6);
 }
 
 int main(void)
