@@ -280,7 +280,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_VIOLATION_RESOLVE] =
 		"UPDATE violations SET resolved_at = ?4, resolved_seq = ?5, resolved_by = ?6"
 		" WHERE agent_id = ?1 AND policy_id = ?2 AND check_id = ?3 AND resolved_at IS NULL"
-		" RETURNING id, severity, category, title, controls, evidence",
+		" RETURNING id",
 	[S_TALLY_MOVE] =
 		"INSERT INTO tallies (scope, pass, fail, error, not_applicable)"
 		" VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (scope) DO UPDATE SET"
