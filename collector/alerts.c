@@ -343,9 +343,20 @@ static int deliver(struct alerts *a, const struct store_alert *al, int64_t now)
 	if (len > 0) {
 		failed(a, al, why);
 	} else if (store_alert_delivered(a->st, al->id, now_us(), &err) < 0) {
-		/* Delivered again later: receivers deduplicate by id. */
+		/*
+		 * Sent again later (receivers deduplicate by id), after a backoff
+		 * rather than at every poll, so a failing store does not flood
+		 * the webhooks.
+		 */
+		uint64_t delay = backoff_ms(a->cfg, al->attempts);
+
 		log_warn("alerts: alert %lld: delivered, but recording that failed; it will be "
-			 "sent again: %s", (long long)al->id, err.msg);
+			 "sent again in %llu ms: %s", (long long)al->id,
+			 (unsigned long long)delay, err.msg);
+		err = (struct pst_err){0};
+		if (store_alert_failed(a->st, al->id, now_us() + (int64_t)delay * 1000,
+				       "delivered, but recording it failed", &err) < 0)
+			log_warn("alerts: alert %lld: %s", (long long)al->id, err.msg);
 	} else {
 		count(a, &a->stats.delivered);
 		log_debug("alerts: alert %lld (%s) delivered to %zu webhooks", (long long)al->id,

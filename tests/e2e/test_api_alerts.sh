@@ -163,6 +163,10 @@ check "the log holds $want_opened violation_resolved lines" \
 	[ "$(log_alerts | jq -s '[.[] | select(.alert == "violation_resolved")] | length')" = "$want_opened" ]
 
 if collector_stop; then ok "SIGTERM stops the collector with exit 0"; else bad "SIGTERM" "non-zero exit"; fi
-check "no alert is pending" [ "$(grep -c 'alerts: stopped: .*; 0 waiting' "$work/collector.log")" -ge 1 ]
+check "no alert is pending in the store" [ "$(sql 'SELECT count(*) FROM alerts')" = 0 ]
+check "the store's alert log holds each alert once, delivered" \
+	[ "$(sql "SELECT count(DISTINCT id) FROM alert_log WHERE outcome = 'delivered'")" = "$want_all" ]
+check "the collector said none was left waiting" \
+	[ "$(grep -c 'alerts: stopped: .*; 0 waiting' "$work/collector.log")" -ge 1 ]
 check "the log never shows a webhook's path or query" [ "$(grep -c 'e2e-secret' "$work/collector.log" || true)" = 0 ]
 finish

@@ -43,7 +43,7 @@
 #include "testutil.h"
 
 #define T0 1764000000000000LL /* 2025-11-24T16:00:00Z in microseconds */
-#define WAIT_CAP_MS 60000
+#define WAIT_CAP_MS 30000
 #define MAX_BODIES 256
 
 /* --- a receiver: one request per connection, answered and closed -------------- */
@@ -119,7 +119,7 @@ static void rx_serve(struct rx *r, int c)
 	}
 	if (eoh == NULL)
 		return;
-	*eoh = '\0';
+	eoh[2] = '\0'; /* the last header line keeps its CRLF */
 	header(buf, "Content-Length", cl, sizeof(cl));
 	want = (size_t)(eoh + 4 - buf) + strtoul(cl, NULL, 10);
 	if (want >= sizeof(buf))
@@ -206,6 +206,7 @@ struct fx {
 	struct store *s;
 	struct collector_config cfg;
 	int saved_stderr;
+	FILE *orig_stderr, *test_stderr;
 	uint64_t seq;
 };
 
@@ -232,13 +233,22 @@ static int setup(void **state)
 	f->cfg.alert_min_backoff_ms = 10;
 	f->cfg.alert_max_backoff_ms = 40;
 	f->cfg.alert_max_attempts = 5;
-	/* The log goes to a file the test reads. */
+	/*
+	 * The log (write(2) on fd 2) goes to a file the test reads; cmocka's
+	 * messages (the stderr stream) still reach the terminal.
+	 */
 	fflush(stderr);
 	f->saved_stderr = dup(STDERR_FILENO);
 	fd = open(f->logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0 || f->saved_stderr < 0 || dup2(fd, STDERR_FILENO) < 0)
 		return -1;
 	close(fd);
+	f->test_stderr = fdopen(dup(f->saved_stderr), "w");
+	if (f->test_stderr == NULL)
+		return -1;
+	setvbuf(f->test_stderr, NULL, _IONBF, 0);
+	f->orig_stderr = stderr;
+	stderr = f->test_stderr;
 	log_init("posture-collector", LOG_LVL_DEBUG);
 	*state = f;
 	return 0;
@@ -248,6 +258,8 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
+	stderr = f->orig_stderr;
+	fclose(f->test_stderr);
 	dup2(f->saved_stderr, STDERR_FILENO);
 	close(f->saved_stderr);
 	store_close(f->s);
@@ -370,14 +382,23 @@ static uint64_t counter(struct alerts *a, enum stat_field which)
 	}
 }
 
-/* Wait until the counter reaches want; fails the test after WAIT_CAP_MS. */
-static void wait_stat(struct alerts *a, enum stat_field which, uint64_t want)
+static char *read_log(struct fx *f);
+
+/* Wait until the counter reaches want; fails the test after WAIT_CAP_MS, showing the log. */
+static void wait_stat(struct fx *f, struct alerts *a, enum stat_field which, uint64_t want)
 {
+	char *log;
+	size_t len;
+
 	for (int i = 0; i < WAIT_CAP_MS / 5; i++) {
 		if (counter(a, which) >= want)
 			return;
 		poll(NULL, 0, 5);
 	}
+	log = read_log(f);
+	len = strlen(log);
+	fprintf(stderr, "the log ends with:\n%s\n", log + (len > 3000 ? len - 3000 : 0));
+	free(log);
 	fail_msg("counter %d stayed at %llu, below %llu", (int)which,
 		 (unsigned long long)counter(a, which), (unsigned long long)want);
 }
@@ -486,13 +507,53 @@ static void test_delivered_once(void **state)
 	assert_int_equal(pending(f), N_FAILING_ALERTS);
 
 	a = start(f);
-	wait_stat(a, ST_DELIVERED, N_FAILING_ALERTS);
+	wait_stat(f, a, ST_DELIVERED, N_FAILING_ALERTS);
+	alerts_stop(a);
+
+	assert_int_equal(pending(f), 0);
+	assert_int_equal(rx_seen(&r), N_FAILING_ALERTS);
+	check_bodies(&r, &opened, &critical, &resolved);
+	assert_int_equal(opened, 3);
+	assert_int_equal(critical, 1);
+	assert_int_equal(resolved, 0);
+	assert_string_equal(r.last_ct, "application/json");
+	assert_true(strncmp(r.last_ua, "posture-collector/", 18) == 0);
+
+	log = read_log(f);
+	assert_int_equal(log_alert_lines(log, NULL), N_FAILING_ALERTS);
+	assert_int_equal(log_alert_lines(log, "violation_opened"), 3);
+	assert_int_equal(log_alert_lines(log, "critical_failure"), 1);
+	assert_null(strstr(log, "s3cr3t"));
+	free(log);
+	rx_close(&r);
+}
+
+/*
+ * Violations resolve after every earlier alert was delivered (the queue
+ * is empty): the new alerts arrive too, with ids never used before, so
+ * that receivers can deduplicate by id.
+ */
+static void test_ids_unique_after_queue_empties(void **state)
+{
+	struct fx *f = *state;
+	size_t opened, critical, resolved;
+	struct rx r;
+	struct alerts *a;
+	char *log;
+
+	rx_bind(&r);
+	rx_listen(&r);
+	set_webhook(f, r.port);
+	put_report(f, ST_FAILING, SEV, 4);
+	a = start(f);
+	wait_stat(f, a, ST_DELIVERED, N_FAILING_ALERTS);
 	assert_int_equal(pending(f), 0);
 
 	/* Fixed: three violations resolve; a wake makes the thread look now. */
 	put_report(f, ST_FIXED, SEV, 4);
+	assert_int_equal(pending(f), 3);
 	alerts_wake(a);
-	wait_stat(a, ST_DELIVERED, N_FAILING_ALERTS + 3);
+	wait_stat(f, a, ST_DELIVERED, N_FAILING_ALERTS + 3);
 	alerts_stop(a);
 
 	assert_int_equal(pending(f), 0);
@@ -501,14 +562,8 @@ static void test_delivered_once(void **state)
 	assert_int_equal(opened, 3);
 	assert_int_equal(critical, 1);
 	assert_int_equal(resolved, 3);
-	assert_string_equal(r.last_ct, "application/json");
-	assert_true(strncmp(r.last_ua, "posture-collector/", 18) == 0);
-
 	log = read_log(f);
-	assert_int_equal(log_alert_lines(log, NULL), N_FAILING_ALERTS + 3);
-	assert_int_equal(log_alert_lines(log, "violation_opened"), 3);
-	assert_int_equal(log_alert_lines(log, "critical_failure"), 1);
-	assert_null(strstr(log, "s3cr3t"));
+	assert_int_equal(log_alert_lines(log, "violation_resolved"), 3);
 	free(log);
 	rx_close(&r);
 }
@@ -530,7 +585,7 @@ static void test_third_try(void **state)
 	assert_int_equal(pending(f), 1);
 
 	a = start(f);
-	wait_stat(a, ST_DELIVERED, 1);
+	wait_stat(f, a, ST_DELIVERED, 1);
 	assert_int_equal(counter(a, ST_FAILED), 2);
 	assert_int_equal(counter(a, ST_GIVEN_UP), 0);
 	assert_int_equal(counter(a, ST_LOGGED), 1);
@@ -567,7 +622,7 @@ static void test_dead_receiver_gives_up(void **state)
 	assert_int_equal(pending(f), N_FAILING_ALERTS);
 
 	a = start(f);
-	wait_stat(a, ST_GIVEN_UP, N_FAILING_ALERTS);
+	wait_stat(f, a, ST_GIVEN_UP, N_FAILING_ALERTS);
 	assert_int_equal(counter(a, ST_FAILED), 3 * N_FAILING_ALERTS);
 	assert_int_equal(counter(a, ST_DELIVERED), 0);
 	assert_int_equal(counter(a, ST_LOGGED), N_FAILING_ALERTS);
@@ -598,13 +653,13 @@ static void test_survive_restart(void **state)
 
 	/* The receiver is not up: attempts fail, then the collector stops. */
 	a = start(f);
-	wait_stat(a, ST_FAILED, N_FAILING_ALERTS);
+	wait_stat(f, a, ST_FAILED, N_FAILING_ALERTS);
 	alerts_stop(a);
 	assert_int_equal(pending(f), N_FAILING_ALERTS);
 
 	rx_listen(&r);
 	a = start(f);
-	wait_stat(a, ST_DELIVERED, N_FAILING_ALERTS);
+	wait_stat(f, a, ST_DELIVERED, N_FAILING_ALERTS);
 	/* Logged by the first run only. */
 	assert_int_equal(counter(a, ST_LOGGED), 0);
 	alerts_stop(a);
@@ -662,7 +717,7 @@ static void test_no_webhook(void **state)
 
 	put_report(f, ST_FAILING, SEV, 4);
 	a = start(f);
-	wait_stat(a, ST_DELIVERED, N_FAILING_ALERTS);
+	wait_stat(f, a, ST_DELIVERED, N_FAILING_ALERTS);
 	assert_int_equal(counter(a, ST_LOGGED), N_FAILING_ALERTS);
 	alerts_stop(a);
 	assert_int_equal(pending(f), 0);
@@ -692,6 +747,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_delivered_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_unique_after_queue_empties, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_third_try, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_receiver_gives_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_survive_restart, setup, teardown),
