@@ -25,7 +25,7 @@
 
 #include "agentconf.h"
 #include "daemon.h"
-#include "enroll.h"
+#include "agentenroll.h"
 #include "engine.h"
 #include "hostinfo.h"
 #include "log.h"

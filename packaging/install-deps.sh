@@ -41,6 +41,9 @@ if command -v apt-get >/dev/null 2>&1; then
 		# sqlite3, openssl and python3 serve the end-to-end tests.
 		pkgs+=(libcmocka-dev jq protobuf-compiler valgrind clang libclang-rt-14-dev dpkg rpm
 			sqlite3 openssl python3)
+		# The packages: cpack's deb (dpkg-shlibdeps from dpkg-dev, fakeroot), lintian,
+		# rpmlint, systemd-analyze (systemd) for the units, setpriv (util-linux).
+		pkgs+=(dpkg-dev fakeroot lintian rpmlint systemd util-linux adduser)
 	fi
 	missing=()
 	for p in "${pkgs[@]}"; do
@@ -60,7 +63,7 @@ elif command -v dnf >/dev/null 2>&1; then
 	fi
 	if [ "$want_test" -eq 1 ]; then
 		pkgs+=(python3-prometheus_client libcmocka-devel jq protobuf-compiler valgrind clang compiler-rt dpkg rpm-build
-			sqlite openssl python3)
+			sqlite openssl python3 rpmlint systemd util-linux)
 	fi
 	as_root dnf install -y "${pkgs[@]}"
 else

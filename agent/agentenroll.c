@@ -1,5 +1,5 @@
 /*
- * enroll.c - `posture-agent enroll` (enroll.h).
+ * agentenroll.c - `posture-agent enroll` (agentenroll.h).
  *
  * The steps, each finished before the next starts: read FILE and decide
  * every path; refuse existing key and certificate files; make the key and
@@ -9,7 +9,7 @@
  * created exclusively; then replace FILE.  A failure after the first file
  * is written removes the files this run created.
  */
-#include "enroll.h"
+#include "agentenroll.h"
 
 #include <curl/curl.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * enroll.h - `posture-agent enroll`: make this agent's key, have the
+ * agentenroll.h - `posture-agent enroll`: make this agent's key, have the
  * collector sign it with an enrollment token, and write agent.json.
  *
  * The key (EC P-256) never leaves the host: a CSR goes to the collector's
