@@ -457,7 +457,7 @@ static void r_token_create(struct call *c)
 		json_decref(body);
 		return;
 	}
-	snprintf(t.name, sizeof(t.name), "%s", name);
+	snprintf(t.name, sizeof(t.name), "%s", *name != '\0' ? name : store_role_name(t.role));
 	json_decref(body);
 	t.created_us = c->now_us;
 	t.expires_us = expires_in > 0 ? c->now_us + (int64_t)expires_in * 1000000 : 0;

@@ -382,15 +382,16 @@ static int token_create(const struct command *cmd, const struct collector_config
 	}
 	if (uses == 0)
 		uses = -1;
-	if (make_token(cfg->store, role, name != NULL ? name : "", expires, uses, text, &id,
-		       &e) != 0) {
+	if (name == NULL)
+		name = store_role_name(role);
+	if (make_token(cfg->store, role, name, expires, uses, text, &id, &e) != 0) {
 		fprintf(stderr, PROG " token create: %s\n", e.msg);
 		return EXIT_USAGE;
 	}
 	/* The token alone on stdout, for scripts; what it is on stderr, for people. */
 	printf("%s\n", text);
-	fprintf(stderr, "token %" PRId64 " created: role %s%s%s", id, store_role_name(role),
-		name != NULL ? ", name " : "", name != NULL ? name : "");
+	fprintf(stderr, "token %" PRId64 " created: role %s, name %s", id, store_role_name(role),
+		name);
 	if (expires > 0)
 		fprintf(stderr, ", expires in %" PRId64 " s", expires);
 	if (uses > 0)
