@@ -195,13 +195,55 @@ static void store_forms(void **state)
 	expect_error_part("{" MINIMAL ", \"store\": \"\"}", "\"store\" must be a non-empty string");
 }
 
+/* The API, metrics and alerts sections: defaults, values read, and refusals that name the key. */
+static void api_metrics_alerts_sections(void **state)
+{
+	struct collector_config c;
+	struct pst_err e = {0};
+
+	(void)state;
+	assert_int_equal(parse("{" MINIMAL "}", &c, &e), 0);
+	assert_int_equal(c.api_max_header_bytes, 16384);
+	assert_int_equal(c.stale_intervals, 3);
+	assert_int_equal(c.nwebhooks, 0);
+	assert_null(c.metrics_allow);
+	collector_config_cleanup(&c);
+
+	assert_int_equal(parse("{" MINIMAL ", \"api\": {\"max_body_bytes\": 4096, "
+			       "\"metrics_allow\": [\"127.0.0.1\", \"::1\"]}, \"metrics\": "
+			       "{\"stale_intervals\": 2}, \"alerts\": {\"webhooks\": [{\"url\": "
+			       "\"https://hooks.example/x\", \"ca\": \"hook-ca.pem\"}], "
+			       "\"max_attempts\": 3}}", &c, &e), 0);
+	assert_int_equal(c.api_max_body_bytes, 4096);
+	assert_string_equal(c.metrics_allow[1], "::1");
+	assert_int_equal(c.stale_intervals, 2);
+	assert_int_equal(c.nwebhooks, 1);
+	assert_string_equal(c.webhooks[0].url, "https://hooks.example/x");
+	assert_int_equal(c.webhooks[0].timeout_ms, 5000);
+	assert_non_null(strstr(c.webhooks[0].ca, "/hook-ca.pem"));
+	assert_int_equal(c.alert_max_attempts, 3);
+	collector_config_cleanup(&c);
+
+	expect_error_part("{" MINIMAL ", \"api\": {\"metrics_allow\": [\"localhost\"]}}",
+			  "\"metrics_allow\" holds \"localhost\", which is not an IPv4 or IPv6 "
+			  "address");
+	expect_error_part("{" MINIMAL ", \"alerts\": {\"webhooks\": [{\"url\": "
+			  "\"ftp://x\"}]}}", "webhooks[0]: \"url\" must start with http:// or https://");
+	expect_error_part("{" MINIMAL ", \"alerts\": {\"webhooks\": [{\"uri\": \"x\"}]}}",
+			  "unknown key \"uri\"");
+	expect_error_part("{" MINIMAL ", \"alerts\": {\"min_backoff_ms\": 5000, "
+			  "\"max_backoff_ms\": 1000}}", "\"max_backoff_ms\" (1000) is below");
+	expect_error_part("{" MINIMAL ", \"metrics\": {\"stale_intervals\": 0}}",
+			  "stale_intervals");
+}
+
 static void unknown_keys_are_refused(void **state)
 {
 	(void)state;
 	expect_error("{" MINIMAL ", \"listen\": \"0.0.0.0:7443\"}", PST_E_INVAL,
 		     "config " NAME ": unknown key \"listen\" (expected one of: collector_id, "
 		     "agent_listen, api_listen, ca, ca_key, cert, key, evidence_key, "
-		     "evidence_pub, store, log_level, limits, store_tuning)");
+		     "evidence_pub, store, log_level, limits, store_tuning, api, metrics, alerts)");
 	expect_error("{" MINIMAL ", \"limits\": {\"max_frame\": 1}}", PST_E_INVAL,
 		     "config " NAME ": limits: unknown key \"max_frame\" (expected one of: "
 		     "handshake_timeout_ms, idle_timeout_ms, max_frame_bytes, max_hello_bytes, "
@@ -353,6 +395,7 @@ int main(void)
 		cmocka_unit_test(every_key_is_read),
 		cmocka_unit_test(store_forms),
 		cmocka_unit_test(unknown_keys_are_refused),
+		cmocka_unit_test(api_metrics_alerts_sections),
 		cmocka_unit_test(wrong_types_are_refused),
 		cmocka_unit_test(values_out_of_range_are_refused),
 		cmocka_unit_test(a_smaller_frame_limit_lowers_the_hello_default),
