@@ -30,6 +30,9 @@ void server_store_progress(struct server *s)
 	size_t queued = ingest_queued_bytes(s->ingest);
 	struct conn *c, *next;
 
+	/* A commit may have queued alerts (violations opened or resolved). */
+	alerts_wake(s->alerts);
+
 	if (s->store_behind && queued <= s->cfg->queue_max_bytes / 2) {
 		s->store_behind = false;
 		log_info("store caught up (%zu bytes queued); connections read again", queued);

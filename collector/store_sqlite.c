@@ -137,7 +137,7 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (day, scope)"
 	") WITHOUT ROWID;"
 	"CREATE TABLE alerts ("
-	"  id INTEGER PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"      /* ids are never reused: receivers dedupe by id */
 	"  kind TEXT NOT NULL CHECK (kind IN ('violation_opened', 'violation_resolved',"
 	"    'critical_failure', 'host_stale')),"
 	"  created INTEGER NOT NULL,"
