@@ -154,8 +154,11 @@ if [ -z "$collector" ] || ! [ -x "$collector" ]; then
 	bad "enrollment" "POSTURE_COLLECTOR does not name the collector built alongside"
 else
 	export POSTURE_AGENT=/usr/bin/posture-agent POSTURE_COLLECTOR=$collector
+	# fleet.sh starts its own counts: keep ours.
+	kept_pass=$pass kept_fail=$fail
 	# shellcheck source=lib/fleet.sh
 	. "$POSTURE_SOURCE_DIR/tests/e2e/lib/fleet.sh"
+	pass=$kept_pass fail=$kept_fail
 	fleet_init
 	collector_start
 	token=$("$collector" token create --config "$work/collector/collector.json" --role enroll \
