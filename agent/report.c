@@ -8,21 +8,7 @@
 #include <time.h>
 
 #include "posture/v1/posture.pb-c.h"
-
-void report_format_time(int64_t us, char *buf, size_t cap)
-{
-	time_t secs = (time_t)(us / 1000000);
-	int ms = (int)((us % 1000000) / 1000);
-	struct tm tm;
-	char base[32];
-
-	gmtime_r(&secs, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (ms != 0)
-		snprintf(buf, cap, "%s.%03dZ", base, ms);
-	else
-		snprintf(buf, cap, "%sZ", base);
-}
+#include "timefmt.h"
 
 int report_new_uuid(char *buf, size_t cap)
 {
@@ -123,9 +109,9 @@ json_t *report_json(const struct scan *s)
 	json_object_set_new(host, "root", json_string(s->host.root));
 	json_object_set_new(doc, "host", host);
 	host = NULL;
-	report_format_time(s->started_us, t, sizeof(t));
+	timefmt_rfc3339(s->started_us, t, sizeof(t));
 	json_object_set_new(doc, "started_at", json_string(t));
-	report_format_time(s->finished_us, t, sizeof(t));
+	timefmt_rfc3339(s->finished_us, t, sizeof(t));
 	json_object_set_new(doc, "finished_at", json_string(t));
 	for (i = 0; i < s->npolicies; i++) {
 		json_t *p = json_object();
@@ -238,7 +224,7 @@ int report_table(const struct scan *s, FILE *out, bool colour)
 		idw = 40;
 	qsort(order, s->nresults, sizeof(*order), cmp_results);
 
-	report_format_time(s->started_us, t, sizeof(t));
+	timefmt_rfc3339(s->started_us, t, sizeof(t));
 	fprintf(out, "%sposture scan%s of %s (%s %s), root %s, %s\n", col(colour, C_BOLD),
 		col(colour, C_RESET), s->host.hostname[0] ? s->host.hostname : "(unnamed host)",
 		s->host.os_id[0] ? s->host.os_id : "unknown OS", s->host.os_version,

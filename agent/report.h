@@ -30,8 +30,6 @@ int report_table(const struct scan *s, FILE *out, bool colour);
 int report_protobuf(const struct scan *s, uint64_t seq, const char *scan_id,
 		    uint8_t **buf, size_t *len);
 
-/* RFC 3339 UTC time of a Unix time in microseconds, milliseconds shown when not zero. */
-void report_format_time(int64_t us, char *buf, size_t cap);
 
 /* A random (version 4) UUID in text form; buf holds at least 37 bytes. */
 int report_new_uuid(char *buf, size_t cap);

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "httpreq.h"
+#include "conf.h"
 #include "log.h"
 #include "tls.h"
 
@@ -853,28 +854,6 @@ static void on_connection(uv_stream_t *listener, int status)
 	start_reading(c);
 }
 
-static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
-		   struct pst_err *e)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-	struct addrinfo *res;
-	char portstr[8];
-	int rc;
-
-	memset(ss, 0, sizeof(*ss));
-	if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0 ||
-	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0)
-		return 0;
-	snprintf(portstr, sizeof(portstr), "%u", port);
-	rc = getaddrinfo(host, portstr, &hints, &res);
-	if (rc != 0)
-		return pst_err_set(e, PST_E_INVAL, "api_listen %s: cannot resolve: %s", host,
-				   gai_strerror(rc));
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	return 0;
-}
-
 static void server_handle_closed(uv_handle_t *h)
 {
 	struct http_server *s = h->data;
@@ -919,7 +898,7 @@ int http_server_start(uv_loop_t *loop, SSL_CTX *ctx, const char *host, uint16_t 
 	if (lim->max_connections == 0 || lim->max_requests_per_conn == 0 ||
 	    lim->max_header_bytes < 256 || handler == NULL)
 		return pst_err_set(e, PST_E_INVAL, "api_listen %s:%u: invalid limits", host, port);
-	rc = resolve(host, port, &ss, e);
+	rc = conf_resolve_listen("api_listen", host, port, &ss, e);
 	if (rc != 0)
 		return rc;
 	s = calloc(1, sizeof(*s));

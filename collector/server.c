@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "conf.h"
 #include "log.h"
 #include "store.h"
 #include "tls.h"
@@ -216,27 +217,6 @@ static void on_signal(uv_signal_t *h, int signum)
 	check_stopped(s);
 }
 
-static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
-		   struct pst_err *e)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-	struct addrinfo *res;
-	char portstr[8];
-	int rc;
-
-	if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0 ||
-	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0)
-		return 0;
-	snprintf(portstr, sizeof(portstr), "%u", port);
-	rc = getaddrinfo(host, portstr, &hints, &res);
-	if (rc != 0)
-		return pst_err_set(e, PST_E_INVAL, "agent_listen %s: cannot resolve: %s", host,
-				   gai_strerror(rc));
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	return 0;
-}
-
 static void close_walk_cb(uv_handle_t *h, void *arg)
 {
 	(void)arg;
@@ -318,7 +298,7 @@ int server_run(const struct collector_config *cfg, struct pst_err *e)
 	rc = tls_ctx_new_server(cfg->ca_cert, cfg->cert, cfg->key, true, &s->ssl_ctx, e);
 	if (rc != 0)
 		goto out_loop;
-	rc = resolve(cfg->agent_host, cfg->agent_port, &ss, e);
+	rc = conf_resolve_listen("agent_listen", cfg->agent_host, cfg->agent_port, &ss, e);
 	if (rc != 0)
 		goto out_loop;
 	uv_tcp_init(&loop, &s->listener);

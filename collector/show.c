@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "store.h"
+#include "timefmt.h"
 
 struct problem {
 	char *policy, *check, *title, *category;
@@ -35,32 +36,13 @@ struct show_ctx {
 	struct pst_err *e;
 };
 
-/* RFC 3339 UTC, milliseconds shown when not zero. */
-static void fmt_time(int64_t us, char *buf, size_t cap)
-{
-	time_t secs = (time_t)(us / 1000000);
-	int ms = (int)((us % 1000000) / 1000);
-	struct tm tm;
-	char base[40];
-
-	if (us < 0 || gmtime_r(&secs, &tm) == NULL) {
-		snprintf(buf, cap, "?");
-		return;
-	}
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (ms != 0)
-		snprintf(buf, cap, "%s.%03dZ", base, ms);
-	else
-		snprintf(buf, cap, "%sZ", base);
-}
-
 static json_t *json_time(int64_t us)
 {
 	char buf[48];
 
 	if (us == 0)
 		return json_null();
-	fmt_time(us, buf, sizeof(buf));
+	timefmt_rfc3339(us, buf, sizeof(buf));
 	return json_string(buf);
 }
 
@@ -174,7 +156,7 @@ static void print_host(FILE *out, const struct store_host_row *h, const struct p
 	fprintf(out, "\n%s  %s  %s %s  kernel %s\n", h->agent_id, or_dash(h->hostname),
 		or_dash(h->os_id), h->os_version ? h->os_version : "", or_dash(h->kernel));
 	if (h->last_report_us != 0)
-		fmt_time(h->last_report_us, last, sizeof(last));
+		timefmt_rfc3339(h->last_report_us, last, sizeof(last));
 	else
 		snprintf(last, sizeof(last), "never");
 	fprintf(out, "  last report %s (seq %llu)  ", last, (unsigned long long)h->last_seq);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "timefmt.h"
 
 /* "PSTR": marks the file as a posture store for `file` and for us. */
 #define STORE_APPLICATION_ID 0x50535452
@@ -421,31 +422,13 @@ void sq_hex32(const uint8_t *b, char out[65])
 	out[64] = '\0';
 }
 
-void sq_fmt_time(int64_t us, char *buf, size_t cap)
-{
-	time_t secs = (time_t)(us / 1000000);
-	int ms = (int)((us % 1000000) / 1000);
-	struct tm tm;
-	char base[40];
-
-	if (us < 0 || gmtime_r(&secs, &tm) == NULL) {
-		snprintf(buf, cap, "?");
-		return;
-	}
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (ms != 0)
-		snprintf(buf, cap, "%s.%03dZ", base, ms);
-	else
-		snprintf(buf, cap, "%sZ", base);
-}
-
 json_t *sq_json_time(int64_t us)
 {
 	char buf[64];
 
 	if (us == 0)
 		return json_null();
-	sq_fmt_time(us, buf, sizeof(buf));
+	timefmt_rfc3339(us, buf, sizeof(buf));
 	return json_string(buf);
 }
 

@@ -78,7 +78,7 @@ enum store_severity sq_severity_parse(const char *s);
 void sq_hex32(const uint8_t *b, char out[65]);
 
 /* RFC 3339 UTC with a Z; milliseconds shown when not zero. */
-void sq_fmt_time(int64_t us, char *buf, size_t cap);
+
 /* A time as a JSON string, or null when us == 0. */
 json_t *sq_json_time(int64_t us);
 /* A string, or null. */

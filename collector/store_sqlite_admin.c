@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "timefmt.h"
 
 /* --- transactions ---------------------------------------------------------- */
 
@@ -391,7 +392,7 @@ static int token_usable(const struct store_token *t, int64_t now_us, bool spendi
 		return pst_err_set(e, PST_E_ACCES, "token \"%s\" (id %lld) was revoked: ask an "
 				   "admin for a new one", t->name, (long long)t->id);
 	if (t->expires_us != 0 && now_us >= t->expires_us) {
-		sq_fmt_time(t->expires_us, when, sizeof(when));
+		timefmt_rfc3339(t->expires_us, when, sizeof(when));
 		return pst_err_set(e, PST_E_ACCES, "token \"%s\" (id %lld) expired at %s: ask an "
 				   "admin for a new one", t->name, (long long)t->id, when);
 	}

@@ -9,6 +9,7 @@
  * Reads prepare their own statements, so they may run on any handle.
  */
 #include "store_sqlite.h"
+#include "timefmt.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -858,18 +859,6 @@ out:
 
 /* --- trend ---------------------------------------------------------------------------- */
 
-static void day_of(int64_t us, char out[16])
-{
-	time_t secs = (time_t)(us / 1000000);
-	struct tm tm;
-
-	if (us < 0 || gmtime_r(&secs, &tm) == NULL) {
-		snprintf(out, 16, "0000-00-00");
-		return;
-	}
-	strftime(out, 16, "%Y-%m-%d", &tm);
-}
-
 int sq_trend(struct store *s, const struct store_view *v, uint32_t days, json_t **out,
 	     struct pst_err *e)
 {
@@ -883,8 +872,8 @@ int sq_trend(struct store *s, const struct store_view *v, uint32_t days, json_t 
 	char from[16], to[16];
 	int rc;
 
-	day_of(v->now_us - (int64_t)(days - 1) * DAY_US, from);
-	day_of(v->now_us, to);
+	(void)timefmt_day(v->now_us - (int64_t)(days - 1) * DAY_US, from, sizeof(from));
+	(void)timefmt_day(v->now_us, to, sizeof(to));
 	points = json_array();
 	doc = json_pack("{s:I, s:o}", "days", (json_int_t)days, "points", points);
 	if (doc == NULL) {

@@ -8,6 +8,7 @@
  * at open (store_sqlite.c); nothing scans a table per commit.
  */
 #include "store_sqlite.h"
+#include "timefmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,8 +164,6 @@ static int tally_move(struct batch *b, enum store_status status, const char *cat
 /* Write the batch's tallies, then copy them all into the trend rows of its day. */
 static int batch_flush(struct sqlite_store *q, struct batch *b, struct pst_err *e)
 {
-	time_t secs;
-	struct tm tm;
 	char day[16];
 	int rc;
 
@@ -182,10 +181,8 @@ static int batch_flush(struct sqlite_store *q, struct batch *b, struct pst_err *
 	}
 	if (!b->stored)
 		return 0;
-	secs = (time_t)(b->last_received_us / 1000000);
-	if (gmtime_r(&secs, &tm) == NULL)
+	if (timefmt_day(b->last_received_us, day, sizeof(day)) != 0)
 		return pst_err_set(e, PST_E_INVAL, "a report's received time is out of range");
-	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
 	sq_bind_text(q->stmt[S_TREND_UPSERT], 1, day);
 	return sq_step(q, q->stmt[S_TREND_UPSERT], e, "recording today's trend");
 }

@@ -3,7 +3,9 @@
  */
 #include "conf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,4 +247,36 @@ bad:
 	return pst_err_set(e, PST_E_INVAL,
 			   "config %s: \"%s\" is \"%s\"; expected HOST:PORT with a port 1-65535",
 			   file, key, s);
+}
+
+int conf_resolve_listen(const char *key, const char *host, uint16_t port,
+			struct sockaddr_storage *ss, struct pst_err *e)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+	struct addrinfo *res;
+	char portstr[8];
+	int rc;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(port);
+		return 0;
+	}
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	rc = getaddrinfo(host, portstr, &hints, &res);
+	if (rc != 0)
+		return pst_err_set(e, PST_E_INVAL,
+				   "%s %s: cannot resolve: %s (use an address, or a name this "
+				   "host resolves)", key, host, gai_strerror(rc));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
 }

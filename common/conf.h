@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "err.h"
 
@@ -71,5 +72,13 @@ char *conf_path(const char *config_file, const char *path);
  */
 int conf_split_hostport(const char *file, const char *key, const char *s, char *host,
 			size_t hostcap, uint16_t *port, struct pst_err *e);
+
+/*
+ * The socket address to listen on for host (an address or a name) and
+ * port: a literal address as it is, a name through getaddrinfo.  key names
+ * the setting in the message ("agent_listen").
+ */
+int conf_resolve_listen(const char *key, const char *host, uint16_t port,
+			struct sockaddr_storage *ss, struct pst_err *e);
 
 #endif

@@ -16,20 +16,13 @@
 
 #include "aptlists.h"
 #include "probe.h"
+#include "timefmt.h"
 
 #define STAMP "/var/lib/apt/periodic/update-success-stamp"
 
 static const struct probe_param params[] = {
 	{NULL, 0, false, NULL, NULL, NULL},
 };
-
-static void fmt_time(time_t t, char *buf, size_t cap)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, cap, "%lld", (long long)t);
-}
 
 static int observe(struct probe_out *out, const char *path, time_t mtime, const char *how)
 {
@@ -38,7 +31,7 @@ static int observe(struct probe_out *out, const char *path, time_t mtime, const 
 	char when[32];
 	int rc;
 
-	fmt_time(mtime, when, sizeof(when));
+	timefmt_rfc3339((int64_t)mtime * 1000000, when, sizeof(when));
 	rc = probe_out_add(out, path, "age_days", path, 0, value_int(days));
 	if (rc == 0)
 		rc = probe_out_note(out, "%s, modified %s", how, when);

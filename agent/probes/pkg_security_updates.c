@@ -23,21 +23,13 @@
 #include "dpkgver.h"
 #include "pkgdb.h"
 #include "probe.h"
+#include "timefmt.h"
 
 static const struct probe_param params[] = {
 	{"exclude", PARAM_STRING_LIST, false, "[]", NULL,
 	 "Package names to leave out (exact names)."},
 	{NULL, 0, false, NULL, NULL, NULL},
 };
-
-static void fmt_time(int64_t t, char *buf, size_t cap)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, cap, "%lld", (long long)t);
-}
 
 static int run(const struct probe_ctx *ctx, const json_t *p, struct probe_out *out)
 {
@@ -72,7 +64,7 @@ static int run(const struct probe_ctx *ctx, const json_t *p, struct probe_out *o
 		rc = probe_out_add(out, pkg->name, pkg->arch, s->path, c->line, value_int(days));
 		if (rc < 0)
 			break;
-		fmt_time(since, when, sizeof(when));
+		timefmt_rfc3339(since * 1000000, when, sizeof(when));
 		desc = aptlists_describe(s);
 		rc = probe_out_note(out,
 				    "installed %s (%s:%u), security update %s from %s; pending at "
