@@ -59,6 +59,20 @@ agent_deb=$(ls "$work/build"/posture-agent_*.deb)
 collector_deb=$(ls "$work/build"/posture-collector_*.deb)
 ok "cpack made $(basename "$agent_deb") and $(basename "$collector_deb")"
 
+# --- lintian and the units' exposure ------------------------------------------------
+# No error and no warning: what remains is an override with its reason (packaging/lintian/).
+if lintian --fail-on error,warning "$agent_deb" "$collector_deb" >"$work/lintian.log" 2>&1; then
+	ok "lintian: no errors or warnings ($(grep -c '^[IP]:' "$work/lintian.log" || true) info and pedantic notes)"
+else
+	bad "lintian" "$(grep -E '^[EW]:' "$work/lintian.log" | head -n 10)"
+fi
+for unit in posture-agent posture-collector; do
+	exposure=$(systemd-analyze security --offline=true "$POSTURE_SOURCE_DIR/packaging/systemd/$unit.service" 2>/dev/null |
+		sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+	check "$unit.service: systemd-analyze exposure ${exposure:-?} (at most 2.5)" \
+		awk -v x="${exposure:-99}" 'BEGIN { exit !(x <= 2.5) }'
+done
+
 # --- inspect -------------------------------------------------------------------
 dpkg-deb -c "$agent_deb" >"$work/agent.list"
 has() { grep -Eq "$2" "$1"; }
