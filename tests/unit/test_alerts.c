@@ -40,9 +40,9 @@
 #include "config.h"
 #include "log.h"
 #include "store.h"
+#include "storeutil.h"
 #include "testutil.h"
 
-#define T0 1764000000000000LL /* 2025-11-24T16:00:00Z in microseconds */
 #define WAIT_CAP_MS 30000
 #define MAX_BODIES 256
 
@@ -201,9 +201,8 @@ static int rx_seen(struct rx *r)
 /* --- the fixture: a store, a configuration, the log in a file ------------------ */
 
 struct fx {
-	char *dir;
-	char spec[600], logpath[600];
-	struct store *s;
+	struct su_store st;
+	char logpath[600];
 	struct collector_config cfg;
 	int saved_stderr;
 	FILE *orig_stderr, *test_stderr;
@@ -213,22 +212,15 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct pst_err e = {0};
 	int fd;
 
-	if (f == NULL)
+	if (f == NULL || su_store_open(&f->st) != 0)
 		return -1;
-	f->dir = tu_mkdtemp();
-	snprintf(f->spec, sizeof(f->spec), "sqlite:%s/store.db", f->dir);
-	snprintf(f->logpath, sizeof(f->logpath), "%s/collector.log", f->dir);
-	if (store_open(f->spec, &f->s, &e) != 0) {
-		fprintf(stderr, "%s\n", e.msg);
-		return -1;
-	}
+	snprintf(f->logpath, sizeof(f->logpath), "%s/collector.log", f->st.dir);
 	collector_config_defaults(&f->cfg);
 	free(f->cfg.collector_id);
 	f->cfg.collector_id = strdup("collector-test");
-	f->cfg.store = strdup(f->spec);
+	f->cfg.store = strdup(f->st.spec);
 	f->cfg.alert_poll_ms = 20;
 	f->cfg.alert_min_backoff_ms = 10;
 	f->cfg.alert_max_backoff_ms = 40;
@@ -262,10 +254,8 @@ static int teardown(void **state)
 	fclose(f->test_stderr);
 	dup2(f->saved_stderr, STDERR_FILENO);
 	close(f->saved_stderr);
-	store_close(f->s);
 	collector_config_cleanup(&f->cfg);
-	tu_rmrf(f->dir);
-	free(f->dir);
+	su_store_close(&f->st);
 	free(f);
 	return 0;
 }
@@ -284,14 +274,6 @@ static void set_webhook(struct fx *f, uint16_t port)
 	f->cfg.nwebhooks = 1;
 }
 
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	assert_non_null(d);
-	return d;
-}
-
 /*
  * Store the next report of agent "web-1": checks c1..cN of policy "base"
  * with statuses st and severities sev.
@@ -299,52 +281,11 @@ static char *xstrdup(const char *s)
 static void put_report(struct fx *f, const enum store_status *st,
 		       const enum store_severity *sev, size_t n)
 {
-	struct store_report *r = calloc(1, sizeof(*r));
+	struct store_report *r = su_checks_report("web-1", ++f->seq, st, sev, n);
 	struct pst_err e = {0};
 	bool dup = false;
-	size_t i;
 
-	assert_non_null(r);
-	f->seq++;
-	r->agent_id = xstrdup("web-1");
-	r->seq = f->seq;
-	r->scan_id = xstrdup("0d7e9c1a-1111-4222-8333-444455556666");
-	r->started_us = T0 + (int64_t)f->seq * 1000000;
-	r->finished_us = r->started_us + 500;
-	r->received_us = r->finished_us + 1000;
-	r->facts.hostname = xstrdup("web-1");
-	r->facts.os_id = xstrdup("debian");
-	r->facts.os_version = xstrdup("12");
-	r->facts.kernel = xstrdup("6.1.0-18-amd64");
-	r->npolicies = 1;
-	r->policies = calloc(1, sizeof(*r->policies));
-	assert_non_null(r->policies);
-	r->policies[0].id = xstrdup("base");
-	r->policies[0].version = xstrdup("1.0.0");
-	memset(r->policies[0].sha256, 0xab, 32);
-	r->nresults = n;
-	r->results = calloc(n, sizeof(*r->results));
-	assert_non_null(r->results);
-	for (i = 0; i < n; i++) {
-		struct store_result *res = &r->results[i];
-		char id[24];
-
-		snprintf(id, sizeof(id), "c%zu", i + 1);
-		res->policy_id = xstrdup("base");
-		res->check_id = xstrdup(id);
-		res->title = xstrdup("A check");
-		res->category = xstrdup("access_control");
-		res->status = st[i];
-		res->severity = sev[i];
-		res->nevidence = 1;
-		res->evidence = calloc(1, sizeof(*res->evidence));
-		assert_non_null(res->evidence);
-		res->evidence[0].subject = xstrdup("/etc/ssh/sshd_config");
-		res->evidence[0].observed = xstrdup(st[i] == STORE_PASS ? "no" : "yes");
-		res->evidence[0].expected = xstrdup("no");
-		res->evidence[0].ok = st[i] == STORE_PASS;
-	}
-	if (store_put_reports(f->s, &r, 1, &dup, &e) != 0)
+	if (store_put_reports(f->st.s, &r, 1, &dup, &e) != 0)
 		fail_msg("store_put_reports: %s", e.msg);
 	assert_false(dup);
 	store_report_free(r);
@@ -362,7 +303,7 @@ static uint64_t pending(struct fx *f)
 	struct pst_err e = {0};
 	uint64_t n = 0;
 
-	if (store_alerts_pending(f->s, &n, &e) != 0)
+	if (store_alerts_pending(f->st.s, &n, &e) != 0)
 		fail_msg("store_alerts_pending: %s", e.msg);
 	return n;
 }
@@ -450,17 +391,7 @@ static void check_bodies(struct rx *r, size_t *opened, size_t *critical, size_t 
 /* The log so far, NUL-terminated, heap. */
 static char *read_log(struct fx *f)
 {
-	FILE *fp = fopen(f->logpath, "r");
-	char *s;
-	size_t n;
-
-	assert_non_null(fp);
-	s = calloc(1, 1 << 20);
-	assert_non_null(s);
-	n = fread(s, 1, (1 << 20) - 1, fp);
-	s[n] = '\0';
-	fclose(fp);
-	return s;
+	return su_file_text(f->logpath);
 }
 
 /* Every "{"alert"" line of the log parses as one JSON object; returns how many. */
@@ -700,7 +631,7 @@ static void test_stop_cuts_post_short(void **state)
 	a = NULL;
 
 	assert_int_equal(pending(f), 1);
-	assert_int_equal(store_alerts_due(f->s, INT64_MAX / 2, 10, &al, &n, &e), 0);
+	assert_int_equal(store_alerts_due(f->st.s, INT64_MAX / 2, 10, &al, &n, &e), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(al[0].attempts, 0);
 	assert_true(al[0].logged);

@@ -24,108 +24,23 @@
 
 #include "show.h"
 #include "store.h"
+#include "storeutil.h"
 #include "testutil.h"
-
-#define T0 1764000000000000LL /* 2025-11-24T16:00:00Z in microseconds */
-
-struct fx {
-	char *dir;
-	char path[512];
-	char spec[600];
-	struct store *s;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	struct pst_err e = {0};
-
-	f->dir = tu_mkdtemp();
-	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
-	snprintf(f->spec, sizeof(f->spec), "sqlite:%s", f->path);
-	if (store_open(f->spec, &f->s, &e) != 0) {
-		fprintf(stderr, "%s\n", e.msg);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	store_close(f->s);
-	tu_rmrf(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
 
 /* --- building reports ----------------------------------------------------- */
 
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	assert_non_null(d);
-	return d;
-}
-
-/* A report of agent: checks "c1".."cN" of policy "base" with statuses st[0..n). */
+/*
+ * A report of agent: checks "c1".."cN" of policy "base" with statuses
+ * st[0..n), all high, each under iso27001 A.8.2 with its evidence's line.
+ */
 static struct store_report *mk_report(const char *agent, uint64_t seq,
 				      const enum store_status *st, size_t n)
 {
-	struct store_report *r = calloc(1, sizeof(*r));
-	size_t i;
+	struct store_report *r = su_checks_report(agent, seq, st, NULL, n);
 
-	assert_non_null(r);
-	r->agent_id = xstrdup(agent);
-	r->seq = seq;
-	r->scan_id = xstrdup("0d7e9c1a-1111-4222-8333-444455556666");
-	r->started_us = T0 + (int64_t)seq * 1000000;
-	r->finished_us = r->started_us + 500;
-	r->received_us = r->finished_us + 1000;
-	r->facts.hostname = xstrdup("web-1");
-	r->facts.os_id = xstrdup("debian");
-	r->facts.os_version = xstrdup("12");
-	r->facts.kernel = xstrdup("6.1.0-18-amd64");
-	r->npolicies = 1;
-	r->policies = calloc(1, sizeof(*r->policies));
-	assert_non_null(r->policies);
-	r->policies[0].id = xstrdup("base");
-	r->policies[0].version = xstrdup("1.0.0");
-	memset(r->policies[0].sha256, 0xab, 32);
-	r->nresults = n;
-	r->results = calloc(n ? n : 1, sizeof(*r->results));
-	assert_non_null(r->results);
-	for (i = 0; i < n; i++) {
-		struct store_result *res = &r->results[i];
-		char id[24];
-
-		snprintf(id, sizeof(id), "c%zu", i + 1);
-		res->policy_id = xstrdup("base");
-		res->check_id = xstrdup(id);
-		res->title = xstrdup("A check");
-		res->category = xstrdup("access_control");
-		res->status = st[i];
-		res->severity = STORE_SEV_HIGH;
-		res->ncontrols = 1;
-		res->controls = calloc(1, sizeof(*res->controls));
-		assert_non_null(res->controls);
-		res->controls[0].framework = xstrdup("iso27001");
-		res->controls[0].nids = 1;
-		res->controls[0].ids = calloc(1, sizeof(char *));
-		assert_non_null(res->controls[0].ids);
-		res->controls[0].ids[0] = xstrdup("A.8.2");
-		res->nevidence = 1;
-		res->evidence = calloc(1, sizeof(*res->evidence));
-		assert_non_null(res->evidence);
-		res->evidence[0].subject = xstrdup("/etc/ssh/sshd_config");
-		res->evidence[0].observed = xstrdup(st[i] == STORE_PASS ? "no" : "yes");
-		res->evidence[0].expected = xstrdup("no");
-		res->evidence[0].location = xstrdup("/etc/ssh/sshd_config:32");
-		res->evidence[0].ok = st[i] == STORE_PASS;
+	for (size_t i = 0; i < n; i++) {
+		su_controls(&r->results[i], "iso27001:A.8.2");
+		r->results[i].evidence[0].location = su_strdup("/etc/ssh/sshd_config:32");
 	}
 	return r;
 }
@@ -150,19 +65,6 @@ static sqlite3 *raw_open(const char *path)
 
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	return db;
-}
-
-/* The one integer sql returns; -1 for NULL. */
-static long long raw_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	long long v;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
 }
 
 static double raw_double(sqlite3 *db, const char *sql)
@@ -197,14 +99,6 @@ static const char *raw_rows(sqlite3 *db, const char *sql)
 	}
 	sqlite3_finalize(st);
 	return buf;
-}
-
-static void raw_exec(sqlite3 *db, const char *sql)
-{
-	char *err = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-		fail_msg("%s: %s", sql, err);
 }
 
 /* --- readers' callbacks ------------------------------------------------------ */
@@ -259,7 +153,7 @@ static int stop_at_first(void *arg, const struct store_host_row *h)
 
 static void test_specs(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store *s = NULL;
 	struct pst_err e = {0};
 	char spec[600];
@@ -287,7 +181,7 @@ static void test_specs(void **state)
 
 static void test_migrate_and_reopen(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store_counts c;
 	struct pst_err e = {0};
 	sqlite3 *db;
@@ -298,9 +192,9 @@ static void test_migrate_and_reopen(void **state)
 	assert_int_equal(c.hosts + c.scans + c.results + c.transitions, 0);
 
 	db = raw_open(f->path);
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), v);
+	assert_int_equal(su_sql_int(db, "PRAGMA user_version"), v);
 	assert_string_equal(raw_rows(db, "PRAGMA journal_mode"), "wal;");
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN "
+	assert_int_equal(su_sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN "
 				 "('hosts','policies','scans','results','transitions')"), 5);
 	sqlite3_close(db);
 
@@ -310,13 +204,13 @@ static void test_migrate_and_reopen(void **state)
 	assert_int_equal(store_open(f->spec, &f->s, &e), 0);
 	assert_int_equal(store_schema_version(f->s), v);
 	db = raw_open(f->path);
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), v);
+	assert_int_equal(su_sql_int(db, "PRAGMA user_version"), v);
 	sqlite3_close(db);
 }
 
 static void test_newer_schema_refused(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store *s = NULL;
 	struct pst_err e = {0};
 	sqlite3 *db;
@@ -324,7 +218,7 @@ static void test_newer_schema_refused(void **state)
 	store_close(f->s);
 	f->s = NULL;
 	db = raw_open(f->path);
-	raw_exec(db, "PRAGMA user_version = 999");
+	su_sql_exec(db, "PRAGMA user_version = 999");
 	sqlite3_close(db);
 	assert_int_equal(store_open(f->spec, &s, &e), PST_E_STORE);
 	assert_null(s);
@@ -332,13 +226,13 @@ static void test_newer_schema_refused(void **state)
 	assert_non_null(strstr(e.msg, f->path));
 	/* Nothing was changed by the refusal. */
 	db = raw_open(f->path);
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 999);
+	assert_int_equal(su_sql_int(db, "PRAGMA user_version"), 999);
 	sqlite3_close(db);
 }
 
 static void test_foreign_file_refused(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store *s = NULL;
 	struct pst_err e = {0};
 	char path[600];
@@ -346,14 +240,14 @@ static void test_foreign_file_refused(void **state)
 
 	snprintf(path, sizeof(path), "%s/other.db", f->dir);
 	db = raw_open(path);
-	raw_exec(db, "CREATE TABLE songs (title TEXT)");
+	su_sql_exec(db, "CREATE TABLE songs (title TEXT)");
 	sqlite3_close(db);
 	assert_int_equal(store_open(path, &s, &e), PST_E_STORE);
 	assert_non_null(strstr(e.msg, "no posture store"));
 
 	snprintf(path, sizeof(path), "%s/app.db", f->dir);
 	db = raw_open(path);
-	raw_exec(db, "PRAGMA application_id = 42");
+	su_sql_exec(db, "PRAGMA application_id = 42");
 	sqlite3_close(db);
 	assert_int_equal(store_open(path, &s, &e), PST_E_STORE);
 	assert_non_null(strstr(e.msg, "another program"));
@@ -361,7 +255,7 @@ static void test_foreign_file_refused(void **state)
 
 static void test_file_mode(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store *s = NULL;
 	struct pst_err e = {0};
 	struct stat sb;
@@ -392,7 +286,7 @@ static void test_file_mode(void **state)
 
 static void test_hello(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store_facts facts = {
 		.hostname = "db-1", .os_id = "debian", .os_version = "12",
 		.kernel = "6.1.0-18-amd64", .machine_id = "5c0a1d7e", .architecture = "x86_64",
@@ -439,7 +333,7 @@ static void test_hello(void **state)
 
 static void test_duplicates(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	static const enum store_status st[] = {STORE_PASS, STORE_FAIL};
 	struct store_report *r[4];
 	struct store_counts c;
@@ -479,7 +373,7 @@ static void test_duplicates(void **state)
 
 static void test_results_and_transitions(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	static const enum store_status s1[] = {STORE_PASS, STORE_FAIL, STORE_ERROR};
 	static const enum store_status s2[] = {STORE_PASS, STORE_PASS, STORE_ERROR,
 					       STORE_NOT_APPLICABLE};
@@ -521,7 +415,7 @@ static void test_results_and_transitions(void **state)
 				     "FROM scan_policies sp JOIN policies p ON p.id = sp.policy "
 				     "JOIN scans s ON s.id = sp.scan WHERE s.seq = 2"),
 			    "base|1.0.0|abababab;");
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM policies"), 1);
+	assert_int_equal(su_sql_int(db, "SELECT count(*) FROM policies"), 1);
 
 	/* The readers: latest per check, when it reached its status. */
 	assert_int_equal(store_each_result(f->s, "agent-a", on_result, &rs, &e), 0);
@@ -562,9 +456,9 @@ static void test_results_and_transitions(void **state)
 	assert_string_equal(raw_rows(db, "SELECT check_id, status, seq FROM results "
 				     "ORDER BY check_id"),
 			    "c1|pass|4;c2|fail|4;c3|error|4;c4|not_applicable|4;");
-	assert_int_equal(raw_int(db, "SELECT changed_at FROM results WHERE check_id = 'c2'"),
+	assert_int_equal(su_sql_int(db, "SELECT changed_at FROM results WHERE check_id = 'c2'"),
 			 fin4);
-	assert_int_equal(raw_int(db, "SELECT last_seq FROM hosts"), 4);
+	assert_int_equal(su_sql_int(db, "SELECT last_seq FROM hosts"), 4);
 	assert_int_equal(store_counts(f->s, &c, &e), 0);
 	assert_int_equal(c.scans, 4);
 	assert_int_equal(c.results, 4);
@@ -579,7 +473,7 @@ static void test_results_and_transitions(void **state)
 
 static void test_failed_batch_leaves_nothing(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	static const enum store_status st[] = {STORE_PASS, STORE_FAIL};
 	struct store_report *r[3];
 	struct store_counts c, before;
@@ -595,7 +489,7 @@ static void test_failed_batch_leaves_nothing(void **state)
 	/* The third report's results fail after two reports (one of a new
 	 * host) and its own scan row were written. */
 	db = raw_open(f->path);
-	raw_exec(db, "CREATE TRIGGER refuse BEFORE INSERT ON results WHEN NEW.seq = 12 "
+	su_sql_exec(db, "CREATE TRIGGER refuse BEFORE INSERT ON results WHEN NEW.seq = 12 "
 		     "BEGIN SELECT RAISE(ABORT, 'forced failure'); END");
 	r[0] = mk_report("agent-a", 2, st, 2);
 	r[1] = mk_report("agent-new", 11, st, 2);
@@ -605,10 +499,10 @@ static void test_failed_batch_leaves_nothing(void **state)
 	assert_non_null(strstr(e.msg, "report 12 of agent-a"));
 	assert_int_equal(store_counts(f->s, &c, &e), 0);
 	assert_memory_equal(&c, &before, sizeof(c));
-	assert_int_equal(raw_int(db, "SELECT last_seq FROM hosts WHERE agent_id = 'agent-a'"), 1);
+	assert_int_equal(su_sql_int(db, "SELECT last_seq FROM hosts WHERE agent_id = 'agent-a'"), 1);
 
 	/* The same batch goes through once the cause is gone. */
-	raw_exec(db, "DROP TRIGGER refuse");
+	su_sql_exec(db, "DROP TRIGGER refuse");
 	assert_int_equal(put(f->s, r, 3, dup, &e), 0);
 	free_all(r, 3);
 	assert_int_equal(store_counts(f->s, &c, &e), 0);
@@ -617,11 +511,11 @@ static void test_failed_batch_leaves_nothing(void **state)
 
 	/* A writer holding the lock past the busy timeout: a clean failure. */
 	store_set_busy_timeout(f->s, 10);
-	raw_exec(db, "BEGIN IMMEDIATE");
+	su_sql_exec(db, "BEGIN IMMEDIATE");
 	r[0] = mk_report("agent-a", 20, st, 2);
 	assert_int_equal(put(f->s, r, 1, dup, &e), PST_E_STORE);
 	assert_non_null(strstr(e.msg, "lock"));
-	raw_exec(db, "COMMIT");
+	su_sql_exec(db, "COMMIT");
 	assert_int_equal(put(f->s, r, 1, dup, &e), 0);
 	free_all(r, 1);
 	sqlite3_close(db);
@@ -629,7 +523,7 @@ static void test_failed_batch_leaves_nothing(void **state)
 
 static void test_unstorable_report(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	static const enum store_status st[] = {STORE_PASS};
 	struct store_report *r[2];
 	struct store_counts c;
@@ -643,7 +537,7 @@ static void test_unstorable_report(void **state)
 	assert_int_equal(store_report_check(r[0], &e), 0);
 	assert_int_equal(put(f->s, r, 2, dup, &e), PST_E_INVAL);
 	assert_non_null(strstr(e.msg, "results[0] has no policy or check id"));
-	r[1]->results[0].check_id = xstrdup("c1");
+	r[1]->results[0].check_id = su_strdup("c1");
 	r[1]->results[0].status = (enum store_status)9;
 	assert_int_equal(store_report_check(r[1], &e), PST_E_INVAL);
 	r[1]->results[0].status = STORE_PASS;
@@ -656,7 +550,7 @@ static void test_unstorable_report(void **state)
 
 static void test_readers(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	static const enum store_status st[] = {STORE_FAIL};
 	struct store_report *r[3];
 	struct hosts_seen hs = {0};
@@ -714,7 +608,7 @@ static char *show(const char *spec, bool json)
 
 static void test_show(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	static const enum store_status st[] = {STORE_PASS, STORE_FAIL, STORE_ERROR,
 					       STORE_NOT_APPLICABLE};
 	struct store_facts facts = {.hostname = "idle-1", .os_id = "rhel", .os_version = "9"};
@@ -782,18 +676,18 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_specs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_migrate_and_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_foreign_file_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hello, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_results_and_transitions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failed_batch_leaves_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unstorable_report, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_readers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_show, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_specs, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_and_reopen, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_file_refused, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_file_mode, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_hello, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_duplicates, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_results_and_transitions, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_batch_leaves_nothing, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_unstorable_report, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_readers, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_show, su_setup, su_teardown),
 		cmocka_unit_test(test_names),
 	};
 

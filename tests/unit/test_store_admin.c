@@ -19,59 +19,8 @@
 #include <string.h>
 
 #include "store.h"
+#include "storeutil.h"
 #include "testutil.h"
-
-#define T0 1764000000000000LL /* 2025-11-24T16:00:00Z in microseconds */
-#define SEC 1000000LL
-
-struct fx {
-	char *dir;
-	char path[512];
-	char spec[600];
-	struct store *s;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	struct pst_err e = {0};
-
-	f->dir = tu_mkdtemp();
-	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
-	snprintf(f->spec, sizeof(f->spec), "sqlite:%s", f->path);
-	if (store_open(f->spec, &f->s, &e) != 0) {
-		fprintf(stderr, "%s\n", e.msg);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	store_close(f->s);
-	tu_rmrf(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
-
-static long long raw_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st;
-	long long v;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
 
 static void hash_of(int n, uint8_t h[32])
 {
@@ -118,7 +67,7 @@ static void test_roles(void **state)
 
 static void test_tokens(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store_token t;
 	struct pst_err e = {0};
 	uint8_t h[32];
@@ -143,11 +92,11 @@ static void test_tokens(void **state)
 	/* Within the minute the last use is not written again; after it, it is. */
 	assert_int_equal(store_token_find(f->s, h, T0 + 40 * SEC, &t, &e), 0);
 	assert_int_equal(t.last_used_us, T0 + 10 * SEC);
-	assert_int_equal(raw_int(f->path, "SELECT last_used FROM tokens WHERE name = 'ci reader'"),
+	assert_int_equal(su_raw_int(f->path, "SELECT last_used FROM tokens WHERE name = 'ci reader'"),
 			 T0 + 10 * SEC);
 	assert_int_equal(store_token_find(f->s, h, T0 + 71 * SEC, &t, &e), 0);
 	assert_int_equal(t.last_used_us, T0 + 71 * SEC);
-	assert_int_equal(raw_int(f->path, "SELECT last_used FROM tokens WHERE name = 'ci reader'"),
+	assert_int_equal(su_raw_int(f->path, "SELECT last_used FROM tokens WHERE name = 'ci reader'"),
 			 T0 + 71 * SEC);
 
 	/* Unknown, expired, revoked. */
@@ -205,7 +154,7 @@ static void test_tokens(void **state)
 
 static void test_token_spend(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store_token t;
 	struct pst_err e = {0};
 	uint8_t h[32];
@@ -221,9 +170,9 @@ static void test_token_spend(void **state)
 	assert_int_equal(store_token_spend(f->s, h, T0 + 3 * SEC, &t, &e), PST_E_ACCES);
 	assert_non_null(strstr(e.msg, "spent"));
 	assert_int_equal(t.uses_left, 0);
-	assert_int_equal(raw_int(f->path, "SELECT uses_left FROM tokens"), 0);
+	assert_int_equal(su_raw_int(f->path, "SELECT uses_left FROM tokens"), 0);
 	/* The refusal wrote nothing and left no transaction open. */
-	assert_int_equal(raw_int(f->path, "SELECT last_used FROM tokens"), T0 + 2 * SEC);
+	assert_int_equal(su_raw_int(f->path, "SELECT last_used FROM tokens"), T0 + 2 * SEC);
 	assert_int_equal(store_tokens(f->s, &d, &e), 0);
 	assert_int_equal(json_integer_value(json_object_get(
 				 json_array_get(json_object_get(d, "tokens"), 0), "uses_left")), 0);
@@ -247,7 +196,7 @@ static void test_token_spend(void **state)
 }
 
 /* Queue an alert the way the store does, through a stale host. */
-static void queue_alerts(struct fx *f, int n)
+static void queue_alerts(struct su_store *f, int n)
 {
 	struct store_facts facts = {0};
 	struct store_view v = {.now_us = T0 + 100000 * SEC, .stale_intervals = 1,
@@ -265,16 +214,9 @@ static void queue_alerts(struct fx *f, int n)
 	assert_int_equal(marked, (size_t)n);
 }
 
-static void free_alerts(struct store_alert *a, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		store_alert_cleanup(&a[i]);
-	free(a);
-}
-
 static void test_alerts(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	int64_t now = T0 + 100000 * SEC;
 	struct pst_err e = {0};
 	struct store_alert *a = NULL;
@@ -295,11 +237,11 @@ static void test_alerts(void **state)
 	assert_non_null(strstr(a[0].body, "\"host_stale\""));
 	id0 = a[0].id;
 	id1 = a[1].id;
-	free_alerts(a, n);
+	su_free_alerts(a, n);
 	assert_int_equal(store_alerts_due(f->s, now, 10, &a, &n, &e), 0);
 	assert_int_equal(n, 3);
 	id2 = a[2].id;
-	free_alerts(a, n);
+	su_free_alerts(a, n);
 
 	/* Logged and failed with a backoff: not due until then, but still pending. */
 	assert_int_equal(store_alert_logged(f->s, id0, &e), 0);
@@ -310,15 +252,15 @@ static void test_alerts(void **state)
 	assert_int_equal(a[0].id, id1);
 	assert_true(a[0].logged);
 	assert_int_equal(a[1].id, id2);
-	free_alerts(a, n);
+	su_free_alerts(a, n);
 	assert_int_equal(store_alerts_due(f->s, now + 30 * SEC, 10, &a, &n, &e), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(a[0].id, id0);
 	assert_int_equal(a[0].attempts, 1);
 	assert_int_equal(a[0].next_attempt_us, now + 30 * SEC);
 	assert_true(a[0].logged);
-	free_alerts(a, n);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM alerts WHERE last_error ="
+	su_free_alerts(a, n);
+	assert_int_equal(su_raw_int(f->path, "SELECT count(*) FROM alerts WHERE last_error ="
 				 " 'webhook 503'"), 1);
 
 	/* Delivered: out of the queue, into the log. */
@@ -331,12 +273,12 @@ static void test_alerts(void **state)
 	assert_int_equal(store_alert_failed(f->s, id0, 0, "webhook 500", &e), 0);
 	assert_int_equal(store_alerts_pending(f->s, &pending, &e), 0);
 	assert_int_equal(pending, 1);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM alert_log"), 2);
-	assert_int_equal(raw_int(f->path, "SELECT attempts FROM alert_log WHERE outcome ="
+	assert_int_equal(su_raw_int(f->path, "SELECT count(*) FROM alert_log"), 2);
+	assert_int_equal(su_raw_int(f->path, "SELECT attempts FROM alert_log WHERE outcome ="
 				 " 'given_up'"), 3);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM alert_log WHERE outcome ="
+	assert_int_equal(su_raw_int(f->path, "SELECT count(*) FROM alert_log WHERE outcome ="
 				 " 'given_up' AND last_error = 'webhook 500'"), 1);
-	assert_int_equal(raw_int(f->path, "SELECT at FROM alert_log WHERE outcome ="
+	assert_int_equal(su_raw_int(f->path, "SELECT at FROM alert_log WHERE outcome ="
 				 " 'delivered'"), now + 2 * SEC);
 	assert_int_equal(store_alert_failed(f->s, id0, now, "x", &e), PST_E_NOENT);
 	assert_int_equal(store_alert_logged(f->s, id0, &e), PST_E_NOENT);
@@ -347,7 +289,7 @@ static void test_alerts(void **state)
 
 static void test_enrollments(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store_facts facts = {0};
 	struct pst_err e = {0};
 	uint64_t last;
@@ -370,18 +312,18 @@ static void test_enrollments(void **state)
 	assert_int_equal(store_enrollment_add(f->s, "", tok, hex, NULL, T0, &e), PST_E_INVAL);
 	/* Without a token (an admin's manual enrollment). */
 	assert_int_equal(store_enrollment_add(f->s, "x", 0, hex, NULL, T0, &e), 0);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM enrollments WHERE token IS NULL"), 1);
-	assert_int_equal(raw_int(f->path, "SELECT at FROM enrollments WHERE agent_id = 'web-1'"), T0);
+	assert_int_equal(su_raw_int(f->path, "SELECT count(*) FROM enrollments WHERE token IS NULL"), 1);
+	assert_int_equal(su_raw_int(f->path, "SELECT at FROM enrollments WHERE agent_id = 'web-1'"), T0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roles),
-		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_token_spend, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_enrollments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tokens, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_token_spend, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_alerts, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_enrollments, su_setup, su_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

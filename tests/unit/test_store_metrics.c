@@ -25,56 +25,13 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "storeutil.h"
 #include "testutil.h"
 
-#define T0 1764000000000000LL /* 2025-11-24T16:00:00Z in microseconds */
-#define SEC 1000000LL
 #define HOUR (3600 * SEC)
 #define DAY (24 * HOUR)
 
-struct fx {
-	char *dir;
-	char path[512];
-	char spec[600];
-	struct store *s;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	struct pst_err e = {0};
-
-	f->dir = tu_mkdtemp();
-	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
-	snprintf(f->spec, sizeof(f->spec), "sqlite:%s", f->path);
-	if (store_open(f->spec, &f->s, &e) != 0) {
-		fprintf(stderr, "%s\n", e.msg);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	store_close(f->s);
-	tu_rmrf(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
-
 /* --- building reports ------------------------------------------------------ */
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	assert_non_null(d);
-	return d;
-}
 
 /* The four checks of policy "base" every report carries, in this order. */
 static const struct chk {
@@ -89,78 +46,26 @@ static const struct chk {
 	{"pkg.reboot", "patch", STORE_SEV_LOW, "iso27001:A.8.8,iso27001:A.5.10"},
 };
 
-static void set_controls(struct store_result *res, const char *spec)
-{
-	char *copy = xstrdup(spec), *save = NULL, *tok;
-
-	res->controls = calloc(8, sizeof(*res->controls));
-	assert_non_null(res->controls);
-	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		char *colon = strchr(tok, ':');
-		struct store_control *c = NULL;
-
-		assert_non_null(colon);
-		*colon = '\0';
-		for (size_t i = 0; i < res->ncontrols; i++)
-			if (strcmp(res->controls[i].framework, tok) == 0)
-				c = &res->controls[i];
-		if (c == NULL) {
-			c = &res->controls[res->ncontrols++];
-			c->framework = xstrdup(tok);
-			c->ids = calloc(8, sizeof(char *));
-			assert_non_null(c->ids);
-		}
-		c->ids[c->nids++] = xstrdup(colon + 1);
-	}
-	free(copy);
-}
-
 /* A report of agent (hostname "<agent>.example") with st[i] for checks[i]. */
 static struct store_report *mk(const char *agent, uint64_t seq, int64_t received,
 			       const enum store_status st[4])
 {
-	struct store_report *r = calloc(1, sizeof(*r));
+	struct store_report *r = su_report(agent, seq, "scan", 4);
 	char host[64];
 
-	assert_non_null(r);
 	snprintf(host, sizeof(host), "%s.example", agent);
-	r->agent_id = xstrdup(agent);
-	r->seq = seq;
-	r->scan_id = xstrdup("scan");
 	r->received_us = received;
 	r->finished_us = received - SEC;
 	r->started_us = received - 2 * SEC;
-	r->facts.hostname = xstrdup(host);
-	r->facts.os_id = xstrdup(agent[strlen(agent) - 1] == '3' ? "rhel" : "debian");
-	r->facts.os_version = xstrdup("12");
-	r->facts.kernel = xstrdup("6.1.0");
-	r->npolicies = 1;
-	r->policies = calloc(1, sizeof(*r->policies));
-	assert_non_null(r->policies);
-	r->policies[0].id = xstrdup("base");
-	r->policies[0].version = xstrdup("1.0.0");
-	memset(r->policies[0].sha256, 0xab, 32);
-	r->nresults = 4;
-	r->results = calloc(4, sizeof(*r->results));
-	assert_non_null(r->results);
+	su_facts(r, host, agent[strlen(agent) - 1] == '3' ? "rhel" : "debian", "12", "6.1.0");
 	for (size_t i = 0; i < 4; i++) {
 		struct store_result *res = &r->results[i];
 
-		res->policy_id = xstrdup("base");
-		res->check_id = xstrdup(checks[i].id);
-		res->title = xstrdup(checks[i].id);
-		res->category = xstrdup(checks[i].category);
-		res->remediation = xstrdup("fix it");
-		res->severity = checks[i].sev;
-		res->status = st[i];
-		set_controls(res, checks[i].controls);
-		res->nevidence = 1;
-		res->evidence = calloc(1, sizeof(*res->evidence));
-		assert_non_null(res->evidence);
-		res->evidence[0].subject = xstrdup("/etc/x");
-		res->evidence[0].observed = xstrdup(st[i] == STORE_PASS ? "good" : "bad");
-		res->evidence[0].expected = xstrdup("good");
-		res->evidence[0].ok = st[i] == STORE_PASS;
+		su_result(res, checks[i].id, checks[i].id, checks[i].category, st[i], checks[i].sev);
+		res->remediation = su_strdup("fix it");
+		su_controls(res, checks[i].controls);
+		su_evidence(res, "/etc/x", st[i] == STORE_PASS ? "good" : "bad", "good", NULL,
+			    st[i] == STORE_PASS);
 	}
 	return r;
 }
@@ -269,28 +174,11 @@ static size_t jlen(json_t *doc, const char *path)
 	return json_is_array(v) ? json_array_size(v) : json_object_size(v);
 }
 
-/* --- reading the file directly -------------------------------------------------- */
-
-static long long raw_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st;
-	long long v;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
 /* --- the fleet's figures ---------------------------------------------------------- */
 
 static void test_summary(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store_view v = view_at(T0 + HOUR);
 	struct pst_err e = {0};
 	json_t *d = NULL;
@@ -369,7 +257,7 @@ static void test_summary(void **state)
 
 static void test_hosts_and_host(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store_view v = view_at(T0 + HOUR);
 	struct store_host_filter flt = {0};
 	struct store_page pg = {.limit = 100};
@@ -461,7 +349,7 @@ static void test_hosts_and_host(void **state)
 
 static void test_host_results(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store_result_filter flt = {.status = "fail"};
 	struct store_page pg = {.limit = 1};
 	struct pst_err e = {0};
@@ -518,7 +406,7 @@ static void test_host_results(void **state)
 
 static void test_controls(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	static const char *const order[] = {"A.5.2", "A.5.10", "A.5.15", "A.8.2", "A.8.5", "A.8.8"};
 	struct pst_err e = {0};
 	json_t *d = NULL;
@@ -589,7 +477,7 @@ static size_t nviol(struct store *s, const struct store_violation_filter *flt)
 
 static void test_violations(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store_view v = view_at(T0 + HOUR);
 	struct store_violation_filter flt = {0};
 	struct store_page pg = {.limit = 3};
@@ -682,16 +570,9 @@ static const char *alert_kinds(struct store *s, struct store_alert **out, size_t
 	return buf;
 }
 
-static void free_alerts(struct store_alert *a, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		store_alert_cleanup(&a[i]);
-	free(a);
-}
-
 static void test_violation_lifecycle(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store_view v = view_at(T0 + DAY + 4 * HOUR);
 	struct store_violation_filter flt = {.host = "h1"};
 	struct store_page pg = {.limit = 10};
@@ -702,7 +583,7 @@ static void test_violation_lifecycle(void **state)
 
 	assert_false(put1(f->s, mk("h1", 1, T0, (enum store_status[]){P, P, P, P})));
 	assert_string_equal(alert_kinds(f->s, &a, &n), "");
-	free_alerts(a, n);
+	su_free_alerts(a, n);
 	/* fail opens, error keeps it open, pass resolves, fail opens a new one. */
 	assert_false(put1(f->s, mk("h1", 2, T0 + DAY, (enum store_status[]){F, P, P, P})));
 	assert_false(put1(f->s, mk("h1", 3, T0 + DAY + HOUR, (enum store_status[]){E, P, P, P})));
@@ -748,7 +629,7 @@ static void test_violation_lifecycle(void **state)
 	jstr(body, "severity", "critical");
 	jint(body, "violation_id", 3);
 	json_decref(body);
-	free_alerts(a, n);
+	su_free_alerts(a, n);
 
 	assert_int_equal(store_violations(f->s, &v, &flt, &pg, &d, &e), 0);
 	assert_int_equal(jlen(d, "violations"), 3);
@@ -779,7 +660,7 @@ static void test_violation_lifecycle(void **state)
 	assert_string_equal(alert_kinds(f->s, &a, &n),
 			    "violation_opened,violation_resolved,violation_opened,"
 			    "violation_opened,critical_failure");
-	free_alerts(a, n);
+	su_free_alerts(a, n);
 
 	/* A late report (seq 6 after 7) regresses nothing: root stays resolved. */
 	assert_false(put1(f->s, mk("h1", 7, T0 + DAY + 5 * HOUR, (enum store_status[]){P, F, P, P})));
@@ -791,13 +672,13 @@ static void test_violation_lifecycle(void **state)
 	jreal(d, "score", 75.0);
 	json_decref(d);
 	json_decref(before);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM scans"), 7);
-	assert_int_equal(raw_int(f->path, "SELECT pass FROM tallies WHERE scope = 'fleet'"), 3);
+	assert_int_equal(su_raw_int(f->path, "SELECT count(*) FROM scans"), 7);
+	assert_int_equal(su_raw_int(f->path, "SELECT pass FROM tallies WHERE scope = 'fleet'"), 3);
 }
 
 static void test_trend_and_metrics_rows(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store_view v = view_at(T0 + DAY + 4 * HOUR);
 	struct pst_err e = {0};
 	json_t *d = NULL;
@@ -863,7 +744,7 @@ static bool has_line(const struct mseen *s, const char *line)
 
 static void test_metric_rows(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store_view v = view_at(T0 + HOUR);
 	struct pst_err e = {0};
 	struct mseen *m = calloc(1, sizeof(*m));
@@ -892,7 +773,7 @@ static void test_metric_rows(void **state)
 
 static void test_stale(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store_facts facts = {.hostname = "h1.example", .scan_interval_s = 600};
 	struct store_view v;
 	struct pst_err e = {0};
@@ -925,7 +806,7 @@ static void test_stale(void **state)
 	jstr(body, "last_report", "2025-11-24T16:00:01Z");
 	jint(body, "stale_after_s", 1800);
 	json_decref(body);
-	free_alerts(a, na);
+	su_free_alerts(a, na);
 
 	assert_int_equal(store_host(f->s, &v, "h1", &d, &e), 0);
 	jbool(d, "stale", true);
@@ -958,14 +839,14 @@ static void test_stale(void **state)
 	v = view_at(T0 + 4 * HOUR + 31 * 60 * SEC);
 	assert_int_equal(store_mark_stale(f->s, &v, &n, &e), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM alerts WHERE kind = 'host_stale'"), 4);
+	assert_int_equal(su_raw_int(f->path, "SELECT count(*) FROM alerts WHERE kind = 'host_stale'"), 4);
 }
 
 /* --- pagination ---------------------------------------------------------------------------- */
 
 static void test_pagination(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store_view v = view_at(T0 + HOUR);
 	struct store_page pg = {.limit = 7};
 	struct pst_err e = {0};
@@ -1034,99 +915,33 @@ static void test_pagination(void **state)
 
 /* --- migration from schema version 1 ------------------------------------------------------ */
 
-static const char migration1[] =
-	"CREATE TABLE hosts ("
-	"  agent_id TEXT PRIMARY KEY NOT NULL,"
-	"  hostname TEXT, os_id TEXT, os_version TEXT, kernel TEXT, machine_id TEXT,"
-	"  architecture TEXT, agent_version TEXT,"
-	"  first_seen INTEGER NOT NULL,"
-	"  last_seen INTEGER NOT NULL,"
-	"  last_report INTEGER,"                     /* received time of the newest report */
-	"  last_seq INTEGER NOT NULL DEFAULT 0"      /* highest stored sequence number */
-	");"
-	"CREATE TABLE policies ("
-	"  id INTEGER PRIMARY KEY,"
-	"  policy_id TEXT NOT NULL, version TEXT NOT NULL,"
-	"  sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
-	"  first_seen INTEGER NOT NULL,"
-	"  UNIQUE (policy_id, version, sha256)"
-	");"
-	"CREATE TABLE scans ("
-	"  id INTEGER PRIMARY KEY,"
-	"  agent_id TEXT NOT NULL REFERENCES hosts(agent_id),"
-	"  seq INTEGER NOT NULL CHECK (seq > 0),"
-	"  scan_id TEXT,"
-	"  started INTEGER, finished INTEGER,"
-	"  received INTEGER NOT NULL,"
-	"  pass INTEGER NOT NULL, fail INTEGER NOT NULL, error INTEGER NOT NULL,"
-	"  not_applicable INTEGER NOT NULL,"
-	"  score REAL,"                               /* NULL when pass + fail = 0 */
-	"  UNIQUE (agent_id, seq)"
-	");"
-	"CREATE INDEX scans_received ON scans (received);"
-	"CREATE TABLE scan_policies ("
-	"  scan INTEGER NOT NULL REFERENCES scans(id),"
-	"  policy INTEGER NOT NULL REFERENCES policies(id),"
-	"  PRIMARY KEY (scan, policy)"
-	") WITHOUT ROWID;"
-	"CREATE TABLE results ("
-	"  agent_id TEXT NOT NULL REFERENCES hosts(agent_id),"
-	"  policy_id TEXT NOT NULL, check_id TEXT NOT NULL,"
-	"  title TEXT, category TEXT,"
-	"  severity TEXT NOT NULL CHECK (severity IN"
-	"    ('unknown', 'low', 'medium', 'high', 'critical')),"
-	"  status TEXT NOT NULL CHECK (status IN"
-	"    ('unknown', 'pass', 'fail', 'error', 'not_applicable')),"
-	"  controls TEXT NOT NULL,"                   /* JSON {framework: [ids]} */
-	"  evidence TEXT NOT NULL,"                   /* JSON [{subject, observed, ...}] */
-	"  remediation TEXT, reason TEXT,"
-	"  duration_us INTEGER NOT NULL DEFAULT 0,"
-	"  seq INTEGER NOT NULL,"                     /* the report it came from */
-	"  changed_at INTEGER NOT NULL,"              /* when it reached this status */
-	"  checked_at INTEGER NOT NULL,"
-	"  PRIMARY KEY (agent_id, policy_id, check_id)"
-	") WITHOUT ROWID;"
-	"CREATE INDEX results_status ON results (status, severity);"
-	"CREATE TABLE transitions ("
-	"  id INTEGER PRIMARY KEY,"
-	"  agent_id TEXT NOT NULL REFERENCES hosts(agent_id),"
-	"  policy_id TEXT NOT NULL, check_id TEXT NOT NULL,"
-	"  from_status TEXT,"                         /* NULL: first result of the check */
-	"  to_status TEXT NOT NULL,"
-	"  at INTEGER NOT NULL, seq INTEGER NOT NULL,"
-	"  evidence TEXT NOT NULL"
-	");"
-	"CREATE INDEX transitions_check ON transitions (agent_id, policy_id, check_id, at);"
-	"CREATE INDEX transitions_at ON transitions (at);";
-
-static void exec_ok(sqlite3 *db, const char *sql)
-{
-	char *err = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-		fail_msg("%s: %s", sql, err);
-}
-
+/*
+ * A version-1 file is built from tests/fixtures/store/schema-v1.sql: a
+ * frozen copy of what migration 1 created, so that it stays what old files
+ * hold however the migrations change later.
+ */
 static void test_migrate_from_v1(void **state)
 {
-	struct fx *f = *state;
+	struct su_store *f = *state;
 	struct store_view v = view_at(T0 + HOUR);
 	struct store_page pg = {.limit = 10};
 	struct pst_err e = {0};
 	struct store_counts c;
 	json_t *d = NULL;
 	sqlite3 *db = NULL;
+	char *schema1 = su_file_text(tu_fixture("store/schema-v1.sql"));
 
 	/* A store as version 1 left it: one host, a failing and a passing check. */
 	store_close(f->s);
 	f->s = NULL;
 	unlink(f->path);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	exec_ok(db, "BEGIN");
-	exec_ok(db, migration1);
-	exec_ok(db, "PRAGMA user_version = 1; PRAGMA application_id = 1347638354");
-	exec_ok(db, "COMMIT");
-	exec_ok(db,
+	su_sql_exec(db, "BEGIN");
+	su_sql_exec(db, schema1);
+	free(schema1);
+	su_sql_exec(db, "PRAGMA user_version = 1; PRAGMA application_id = 1347638354");
+	su_sql_exec(db, "COMMIT");
+	su_sql_exec(db,
 		"INSERT INTO hosts (agent_id, hostname, first_seen, last_seen, last_report, last_seq)"
 		" VALUES ('old', 'old.example', 1764000000000000, 1764000000000000,"
 		"  1764000000000000, 3);"
@@ -1148,10 +963,10 @@ static void test_migrate_from_v1(void **state)
 	assert_int_equal(c.hosts, 1);
 	assert_int_equal(c.scans, 1);
 	assert_int_equal(c.results, 2);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name IN"
+	assert_int_equal(su_raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name IN"
 				 " ('violations', 'tallies', 'trend', 'alerts', 'alert_log',"
 				 "  'tokens', 'enrollments', 'result_controls')"), 8);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM result_controls"), 3);
+	assert_int_equal(su_raw_int(f->path, "SELECT count(*) FROM result_controls"), 3);
 
 	/* What version 1 held shows in the new documents. */
 	assert_int_equal(store_summary(f->s, &v, &d, &e), 0);
@@ -1181,7 +996,7 @@ static void test_migrate_from_v1(void **state)
 
 		assert_false(put1(f->s, r));
 		assert_string_equal(alert_kinds(f->s, &a, &n), "violation_resolved");
-		free_alerts(a, n);
+		su_free_alerts(a, n);
 	}
 	assert_int_equal(nviol(f->s, &(struct store_violation_filter){.status = "open"}), 0);
 	assert_int_equal(store_summary(f->s, &v, &d, &e), 0);
@@ -1193,17 +1008,17 @@ static void test_migrate_from_v1(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hosts_and_host, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_host_results, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_controls, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_violations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_violation_lifecycle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_trend_and_metrics_rows, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_metric_rows, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pagination, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_summary, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_hosts_and_host, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_host_results, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_controls, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_violations, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_violation_lifecycle, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_trend_and_metrics_rows, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_metric_rows, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_stale, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_pagination, su_setup, su_teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_from_v1, su_setup, su_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
