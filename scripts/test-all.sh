@@ -17,7 +17,8 @@ passed=0
 run_ctest() {
 	local log
 	log=$(mktemp)
-	ctest --preset "$1" -j"$jobs" | tee "$log"
+	# End-to-end tests mostly wait on sockets and timers: two per core keep the cores busy.
+	ctest --preset "$1" -j"$((jobs * 2))" | tee "$log"
 	passed=$((passed + $(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$log")))
 	rm -f "$log"
 }
@@ -28,20 +29,29 @@ cmake --build --preset ci -j"$jobs"
 run_ctest ci
 
 step "unit tests under valgrind"
-vg_fail=0
-for t in build/ci/test_*; do
-	[ -x "$t" ] || continue
-	if ! valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-		"$t" >/dev/null 2>build/ci/valgrind-"$(basename "$t")".log; then
-		echo "valgrind: $(basename "$t") failed; see build/ci/valgrind-$(basename "$t").log" >&2
-		cat build/ci/valgrind-"$(basename "$t")".log >&2
-		vg_fail=1
+# One test binary per core at a time; each writes its log, and its name to
+# valgrind-clean or valgrind-failed.
+vg_one() {
+	local t=$1 name
+	name=$(basename "$t")
+	if valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		"$t" >/dev/null 2>"build/ci/valgrind-$name.log"; then
+		echo "$name" >>build/ci/valgrind-clean
+		echo "valgrind: $name clean"
 	else
-		echo "valgrind: $(basename "$t") clean"
-		passed=$((passed + 1))
+		echo "$name" >>build/ci/valgrind-failed
+		echo "valgrind: $name failed; see build/ci/valgrind-$name.log" >&2
 	fi
-done
-[ "$vg_fail" -eq 0 ]
+}
+export -f vg_one
+rm -f build/ci/valgrind-clean build/ci/valgrind-failed
+find build/ci -maxdepth 1 -name 'test_*' -type f -perm -u+x -print0 | sort -z |
+	xargs -0 -n 1 -P "$jobs" bash -c 'vg_one "$0"'
+if [ -s build/ci/valgrind-failed ]; then
+	while read -r name; do cat "build/ci/valgrind-$name.log" >&2; done <build/ci/valgrind-failed
+	exit 1
+fi
+passed=$((passed + $(wc -l <build/ci/valgrind-clean)))
 
 step "build and test: asan preset (ASan + UBSan)"
 cmake --preset asan >/dev/null
@@ -51,17 +61,29 @@ run_ctest asan
 step "fuzz targets, ${fuzz_seconds}s each"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j"$jobs"
-for f in build/fuzz/fuzz_*; do
-	[ -x "$f" ] || continue
+# One target per core at a time, each from a copy of its seed corpus.
+fuzz_one() {
+	local f=$1 name work
 	name=$(basename "$f")
 	work=$(mktemp -d)
 	cp -r "tests/fuzz/corpus/$name/." "$work/"
-	"$f" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$work" 2>build/fuzz/"$name".log ||
-		{ tail -n 40 build/fuzz/"$name".log >&2; echo "fuzz: $name found a crash" >&2; exit 1; }
-	echo "fuzz: $name ran ${fuzz_seconds}s: $(grep -o 'Done [0-9]* runs' build/fuzz/"$name".log | tail -n 1)"
-	passed=$((passed + 1))
+	if ! "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 "$work" 2>"build/fuzz/$name.log"; then
+		tail -n 40 "build/fuzz/$name.log" >&2
+		echo "fuzz: $name found a crash" >&2
+		echo "$name" >>build/fuzz/crashed
+	else
+		echo "fuzz: $name ran ${FUZZ_SECONDS}s: $(grep -o 'Done [0-9]* runs' "build/fuzz/$name.log" | tail -n 1)"
+		echo "$name" >>build/fuzz/clean
+	fi
 	rm -rf "$work"
-done
+}
+export -f fuzz_one
+export FUZZ_SECONDS=$fuzz_seconds
+rm -f build/fuzz/clean build/fuzz/crashed
+find build/fuzz -maxdepth 1 -name 'fuzz_*' -type f -perm -u+x -print0 | sort -z |
+	xargs -0 -n 1 -P "$jobs" bash -c 'fuzz_one "$0"'
+[ ! -s build/fuzz/crashed ]
+passed=$((passed + $(wc -l <build/fuzz/clean)))
 
 step "all tests passed"
 echo "$passed passed, 0 failed"
