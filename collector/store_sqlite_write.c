@@ -601,10 +601,13 @@ int sq_put_reports(struct store *s, struct store_report *const *reports, size_t 
 {
 	struct sqlite_store *q = sq(s);
 	struct batch b = {0};
+	/* Inside store_begin()'s transaction: join it, and leave its end to
+	 * the caller (store.h). */
+	bool joined = !sqlite3_get_autocommit(q->db);
 	size_t i;
 	int rc;
 
-	rc = sq_step(q, q->stmt[S_BEGIN], e, "starting a transaction");
+	rc = joined ? 0 : sq_step(q, q->stmt[S_BEGIN], e, "starting a transaction");
 	if (rc < 0) {
 		pst_err_prefix(e, "store %.300s", q->path);
 		return rc;
@@ -634,13 +637,13 @@ int sq_put_reports(struct store *s, struct store_report *const *reports, size_t 
 		}
 	}
 	rc = batch_flush(q, &b, e);
-	if (rc == 0)
+	if (rc == 0 && !joined)
 		rc = sq_step(q, q->stmt[S_COMMIT], e, "committing");
 out:
 	batch_cleanup(&b);
 	if (rc < 0) {
 		/* A failed COMMIT may leave the transaction open: end it. */
-		if (!sqlite3_get_autocommit(q->db))
+		if (!joined && !sqlite3_get_autocommit(q->db))
 			sq_step(q, q->stmt[S_ROLLBACK], NULL, "rolling back");
 		for (i = 0; i < n; i++)
 			duplicate[i] = false;
