@@ -166,11 +166,18 @@ static void fail(struct conn *c, Posture__V1__Error__Code code, const char *msg)
 	conn_close(c, NULL);
 }
 
+/*
+ * The store being behind pauses only connections past Hello, the ones that
+ * would submit reports: a connection still in its TLS handshake or before
+ * its Hello adds nothing to the store's queue but a Hello, and pausing it
+ * would run it into the handshake timeout.
+ */
 static bool should_pause(const struct conn *c)
 {
 	return c->state == CONN_HELLO_WAIT ||
 	       c->pending >= c->srv->cfg->conn_max_pending ||
-	       c->write_bytes >= CONN_WRITE_HIGH || server_store_behind(c->srv);
+	       c->write_bytes >= CONN_WRITE_HIGH ||
+	       (c->state == CONN_READY && server_store_behind(c->srv));
 }
 
 void conn_update_reading(struct conn *c)
