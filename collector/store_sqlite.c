@@ -266,10 +266,19 @@ static const char *const stmt_sql[S_COUNT] = {
 		"SELECT status, seq, changed_at, category, severity, controls FROM results"
 		" WHERE agent_id = ?1 AND policy_id = ?2 AND check_id = ?3",
 	[S_RESULT_PUT] =
-		"INSERT OR REPLACE INTO results (agent_id, policy_id, check_id, title, category,"
+		/* An upsert updates the row in place: OR REPLACE would delete and
+		 * re-insert it, touching results_status twice per result. */
+		"INSERT INTO results (agent_id, policy_id, check_id, title, category,"
 		"  severity, status, controls, evidence, remediation, reason, duration_us, seq,"
 		"  changed_at, checked_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+		" ON CONFLICT (agent_id, policy_id, check_id) DO UPDATE SET"
+		"  title = excluded.title, category = excluded.category,"
+		"  severity = excluded.severity, status = excluded.status,"
+		"  controls = excluded.controls, evidence = excluded.evidence,"
+		"  remediation = excluded.remediation, reason = excluded.reason,"
+		"  duration_us = excluded.duration_us, seq = excluded.seq,"
+		"  changed_at = excluded.changed_at, checked_at = excluded.checked_at",
 	[S_TRANSITION] =
 		"INSERT INTO transitions (agent_id, policy_id, check_id, from_status, to_status,"
 		"  at, seq, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

@@ -10,6 +10,7 @@
 #define POSTURE_STORE_SQLITE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 
 #include "store_backend.h"
@@ -50,6 +51,7 @@ struct sqlite_store {
 	char *path;
 	int version;
 	sqlite3_stmt *stmt[S_COUNT];
+	bool writer_tuned; /* the writer's cache and checkpoint settings are in force */
 };
 
 static inline struct sqlite_store *sq(struct store *s)
