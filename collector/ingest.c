@@ -35,7 +35,10 @@ struct item {
 	void *ctx;
 	ingest_report_cb report_cb;
 	ingest_hello_cb hello_cb;
-	struct store_report *report; /* freed by the thread once answered */
+	/* Freed on the loop thread with the item: it was allocated there, and
+	 * a free from the store thread would take the loop's malloc arena lock
+	 * (and did so under mu, stalling ingest_submit). */
+	struct store_report *report;
 	uint64_t seq;
 	size_t bytes;
 	char *agent_id;              /* Hello */
@@ -356,8 +359,6 @@ static void thread_main(void *arg)
 				ig->stats.stored++;
 			else if (it->status == 1)
 				ig->stats.duplicates++;
-			store_report_free(it->report);
-			it->report = NULL;
 		}
 		queue_splice(&ig->out, &batch);
 		uv_mutex_unlock(&ig->mu);
