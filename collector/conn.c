@@ -166,11 +166,18 @@ static void fail(struct conn *c, Posture__V1__Error__Code code, const char *msg)
 	conn_close(c, NULL);
 }
 
+/*
+ * The store being behind pauses only connections past Hello, the ones that
+ * would submit reports: a connection still in its TLS handshake or before
+ * its Hello adds nothing to the store's queue but a Hello, and pausing it
+ * would run it into the handshake timeout.
+ */
 static bool should_pause(const struct conn *c)
 {
 	return c->state == CONN_HELLO_WAIT ||
 	       c->pending >= c->srv->cfg->conn_max_pending ||
-	       c->write_bytes >= CONN_WRITE_HIGH || server_store_behind(c->srv);
+	       c->write_bytes >= CONN_WRITE_HIGH ||
+	       (c->state == CONN_READY && server_store_behind(c->srv));
 }
 
 void conn_update_reading(struct conn *c)
@@ -683,6 +690,9 @@ int conn_accept(struct server *srv)
 		close_handles(c);
 		return 0;
 	}
+	/* OpenSSL's record buffers (~34 KiB) go back between records: a
+	 * connection is idle between reports nearly all of its life. */
+	SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
 	/* An empty memory BIO means "try again", not end of file. */
 	BIO_set_mem_eof_return(c->rbio, -1);
 	BIO_set_mem_eof_return(c->wbio, -1);

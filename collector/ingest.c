@@ -7,6 +7,12 @@
  * callbacks run in that order.  The thread owns the store handle; the loop
  * never touches it.
  *
+ * A batch takes Hellos and reports together, in submission order, and
+ * commits them in one transaction (each Hello in a savepoint of its own,
+ * so that its failure fails that Hello only): one fdatasync for the lot.
+ * When that transaction cannot commit, the batch is stored the careful way:
+ * each Hello alone (not retried), runs of reports retried with backoff.
+ *
  * A report leaves the first queue only when its batch has committed (or,
  * at shutdown, when the store kept failing): until then it counts in
  * ingest_queued_bytes(), so the loop keeps its connections paused.
@@ -29,7 +35,10 @@ struct item {
 	void *ctx;
 	ingest_report_cb report_cb;
 	ingest_hello_cb hello_cb;
-	struct store_report *report; /* freed by the thread once answered */
+	/* Freed on the loop thread with the item: it was allocated there, and
+	 * a free from the store thread would take the loop's malloc arena lock
+	 * (and did so under mu, stalling ingest_submit). */
+	struct store_report *report;
 	uint64_t seq;
 	size_t bytes;
 	char *agent_id;              /* Hello */
@@ -113,33 +122,38 @@ static void wait_ms(struct ingest *ig, uint64_t ms)
 }
 
 /*
- * With the mutex held: the next batch, taken off the front of the queue.
- * A Hello goes alone; otherwise consecutive reports, up to the limit,
- * after waiting up to batch_delay_ms for the queue to fill.
+ * With the mutex held: the next batch, taken off the front of the queue:
+ * Hellos and reports in submission order, up to batch_max_reports reports
+ * (and as many Hellos again), after waiting up to batch_delay_ms for the
+ * queue to fill.
  */
 static void take_batch(struct ingest *ig, struct queue *batch)
 {
 	uint64_t deadline, now;
+	size_t reports = 0, hellos = 0;
 
 	queue_init(batch);
-	if (!ig->in.head->hello && ig->lim.batch_delay_ms > 0) {
+	if (ig->lim.batch_delay_ms > 0) {
 		deadline = uv_hrtime() + (uint64_t)ig->lim.batch_delay_ms * 1000000u;
 		while (!ig->stopping && ig->in.n < ig->lim.batch_max_reports &&
 		       (now = uv_hrtime()) < deadline)
 			uv_cond_timedwait(&ig->cond, &ig->mu, deadline - now);
 	}
-	while (ig->in.head != NULL && batch->n < ig->lim.batch_max_reports) {
+	while (ig->in.head != NULL) {
 		struct item *it = ig->in.head;
 
-		if (it->hello && batch->n > 0)
+		if (it->hello ? hellos >= ig->lim.batch_max_reports
+			      : reports >= ig->lim.batch_max_reports)
 			break;
+		if (it->hello)
+			hellos++;
+		else
+			reports++;
 		ig->in.head = it->next;
 		if (ig->in.head == NULL)
 			ig->in.tail = &ig->in.head;
 		ig->in.n--;
 		queue_push(batch, it);
-		if (it->hello)
-			break;
 	}
 }
 
@@ -156,44 +170,23 @@ static void do_hello(struct ingest *ig, struct item *it)
 }
 
 /*
- * Commit the reports of batch, retrying with backoff until the store takes
- * them.  Reports that can never be stored are answered PST_E_INVAL at once;
- * at shutdown a failing store is given STOP_ATTEMPTS more tries, after which
- * the reports are answered with the error (not acked: their agents keep
- * them and send them again).
+ * Commit the n reports of items (already checked), retrying with backoff
+ * until the store takes them.  At shutdown a failing store is given
+ * STOP_ATTEMPTS more tries, after which the reports are answered with the
+ * error (not acked: their agents keep them and send them again).  reports
+ * and dup have room for n.
  */
-static void do_reports(struct ingest *ig, struct queue *batch)
+static void do_reports(struct ingest *ig, struct item **items, size_t n,
+		       struct store_report **reports, bool *dup)
 {
-	struct store_report **reports;
-	struct item **items;
-	bool *dup;
 	struct pst_err err;
 	uint64_t backoff = BACKOFF_FIRST_MS;
 	unsigned attempt = 0, stop_attempts = 0;
-	size_t n = 0, i;
-	struct item *it;
+	size_t i;
 	int rc;
 
-	reports = calloc(batch->n, sizeof(*reports));
-	items = calloc(batch->n, sizeof(*items));
-	dup = calloc(batch->n, sizeof(*dup));
-	if (reports == NULL || items == NULL || dup == NULL) {
-		/* Nothing is acked; the connections see the error and close. */
-		log_error("ingest: out of memory for a batch of %zu reports", batch->n);
-		for (it = batch->head; it != NULL; it = it->next)
-			it->status = PST_E_NOMEM;
-		goto out;
-	}
-	for (it = batch->head; it != NULL; it = it->next) {
-		err = (struct pst_err){0};
-		if (store_report_check(it->report, &err) < 0) {
-			log_warn("ingest: refusing a report that cannot be stored: %s", err.msg);
-			it->status = PST_E_INVAL;
-			continue;
-		}
-		items[n] = it;
-		reports[n++] = it->report;
-	}
+	for (i = 0; i < n; i++)
+		reports[i] = items[i]->report;
 	for (;;) {
 		err = (struct pst_err){0};
 		rc = store_put_reports(ig->st, reports, n, dup, &err);
@@ -222,6 +215,113 @@ static void do_reports(struct ingest *ig, struct queue *batch)
 	}
 	for (i = 0; i < n; i++)
 		items[i]->status = rc < 0 ? rc : dup[i] ? 1 : 0;
+}
+
+/*
+ * The whole batch (items: its Hellos and storable reports, in order) in one
+ * transaction.  0 when it committed, with every item's outcome set; else
+ * nothing of it is stored and the caller stores it the careful way.
+ */
+static int do_together(struct ingest *ig, struct item **items, size_t n,
+		       struct store_report **reports, bool *dup)
+{
+	struct pst_err err = {0};
+	size_t i = 0, j, run;
+	int rc;
+
+	if ((rc = store_begin(ig->st, &err)) < 0)
+		goto fail;
+	while (i < n) {
+		if (items[i]->hello) {
+			do_hello(ig, items[i++]);
+			continue;
+		}
+		for (run = 0; i + run < n && !items[i + run]->hello; run++)
+			reports[run] = items[i + run]->report;
+		if ((rc = store_put_reports(ig->st, reports, run, dup, &err)) < 0)
+			goto fail;
+		for (j = 0; j < run; j++)
+			items[i + j]->status = dup[j] ? 1 : 0;
+		i += run;
+	}
+	if ((rc = store_commit(ig->st, &err)) < 0)
+		goto fail;
+	return 0;
+fail:
+	store_rollback(ig->st);
+	uv_mutex_lock(&ig->mu);
+	ig->stats.commit_failures++;
+	uv_mutex_unlock(&ig->mu);
+	log_warn("ingest: storing a batch of Hellos and reports together failed; storing them "
+		 "one run at a time: %s", err.msg);
+	for (i = 0; i < n; i++) {
+		items[i]->status = 0;
+		items[i]->last_seq = 0;
+		free(items[i]->msg);
+		items[i]->msg = NULL;
+	}
+	return rc;
+}
+
+/*
+ * Store a batch.  Reports that can never be stored are answered PST_E_INVAL
+ * at once.  A batch of reports alone is committed (retried) as one; one
+ * with Hellos is tried as one transaction, and when that fails, each Hello
+ * alone and each run of reports between them as a batch of its own.
+ */
+static void do_batch(struct ingest *ig, struct queue *batch)
+{
+	struct store_report **reports;
+	struct item **items, *it;
+	bool *dup, hellos = false;
+	struct pst_err err;
+	size_t n = 0, i, run;
+
+	reports = calloc(batch->n, sizeof(*reports));
+	items = calloc(batch->n, sizeof(*items));
+	dup = calloc(batch->n, sizeof(*dup));
+	if (reports == NULL || items == NULL || dup == NULL) {
+		/* Nothing is acked; the connections see the error and close. */
+		log_error("ingest: out of memory for a batch of %zu items", batch->n);
+		for (it = batch->head; it != NULL; it = it->next) {
+			it->status = PST_E_NOMEM;
+			if (it->hello)
+				it->msg = strdup("the collector is out of memory");
+		}
+		goto out;
+	}
+	for (it = batch->head; it != NULL; it = it->next) {
+		if (it->hello) {
+			hellos = true;
+			items[n++] = it;
+			continue;
+		}
+		err = (struct pst_err){0};
+		if (store_report_check(it->report, &err) < 0) {
+			log_warn("ingest: refusing a report that cannot be stored: %s", err.msg);
+			it->status = PST_E_INVAL;
+			continue;
+		}
+		items[n++] = it;
+	}
+	if (n == 0)
+		goto out;
+	if (!hellos) {
+		do_reports(ig, items, n, reports, dup);
+		goto out;
+	}
+	if (n > 1 && do_together(ig, items, n, reports, dup) == 0)
+		goto out;
+	for (i = 0; i < n;) {
+		if (items[i]->hello) {
+			do_hello(ig, items[i++]);
+			continue;
+		}
+		for (run = 0; i + run < n && !items[i + run]->hello; run++)
+			;
+		do_reports(ig, items + i, run, reports, dup);
+		i += run;
+	}
 out:
 	free(reports);
 	free(items);
@@ -243,14 +343,14 @@ static void thread_main(void *arg)
 		take_batch(ig, &batch);
 		uv_mutex_unlock(&ig->mu);
 
-		if (batch.head->hello)
-			do_hello(ig, batch.head);
-		else
-			do_reports(ig, &batch);
+		do_batch(ig, &batch);
 
 		uv_mutex_lock(&ig->mu);
-		if (!batch.head->hello)
-			ig->stats.batches++;
+		for (it = batch.head; it != NULL; it = it->next)
+			if (!it->hello) {
+				ig->stats.batches++;
+				break;
+			}
 		for (it = batch.head; it != NULL; it = it->next) {
 			if (it->hello)
 				continue;
@@ -259,8 +359,6 @@ static void thread_main(void *arg)
 				ig->stats.stored++;
 			else if (it->status == 1)
 				ig->stats.duplicates++;
-			store_report_free(it->report);
-			it->report = NULL;
 		}
 		queue_splice(&ig->out, &batch);
 		uv_mutex_unlock(&ig->mu);

@@ -130,6 +130,21 @@ int store_report_check(const struct store_report *r, struct pst_err *e)
 	return 0;
 }
 
+int store_begin(struct store *s, struct pst_err *e)
+{
+	return s->ops->begin(s, e);
+}
+
+int store_commit(struct store *s, struct pst_err *e)
+{
+	return s->ops->commit(s, e);
+}
+
+void store_rollback(struct store *s)
+{
+	s->ops->rollback(s);
+}
+
 int store_host_hello(struct store *s, const char *agent_id, const struct store_facts *facts,
 		     int64_t now_us, uint64_t *last_seq, struct pst_err *e)
 {

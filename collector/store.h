@@ -150,6 +150,20 @@ int store_host_hello(struct store *s, const char *agent_id, const struct store_f
 int store_put_reports(struct store *s, struct store_report *const *reports, size_t n,
 		      bool *duplicate, struct pst_err *e);
 
+/*
+ * A transaction around several writes, so that they share one commit (one
+ * fdatasync): store_host_hello() and store_put_reports() called between
+ * store_begin() and store_commit() join it instead of committing on their
+ * own.  Inside it, a failing store_host_hello() undoes only its own writes
+ * (the transaction stays usable); a failing store_put_reports() leaves the
+ * transaction to be rolled back.  Nothing of it is durable before
+ * store_commit() returns 0; after a failed commit, call store_rollback().
+ * store_rollback() is a no-op when no transaction is open.
+ */
+int store_begin(struct store *s, struct pst_err *e);
+int store_commit(struct store *s, struct pst_err *e);
+void store_rollback(struct store *s);
+
 /* --- reading (the `show` command, tests; the API builds on these later) --- */
 
 struct store_host_row {

@@ -21,6 +21,10 @@ struct store_ops {
 			  int64_t now_us, uint64_t *last_seq, struct pst_err *e);
 	int (*put_reports)(struct store *s, struct store_report *const *reports, size_t n,
 			   bool *duplicate, struct pst_err *e);
+	/* store_begin, store_commit, store_rollback (store.h). */
+	int (*begin)(struct store *s, struct pst_err *e);
+	int (*commit)(struct store *s, struct pst_err *e);
+	void (*rollback)(struct store *s);
 	int (*each_host)(struct store *s, int (*cb)(void *arg, const struct store_host_row *h),
 			 void *arg, struct pst_err *e);
 	int (*each_result)(struct store *s, const char *agent_id,

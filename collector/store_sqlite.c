@@ -209,6 +209,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
+	[S_SAVEPOINT] = "SAVEPOINT hello",
+	[S_RELEASE] = "RELEASE hello",
+	[S_ROLLBACK_TO] = "ROLLBACK TO hello",
 	[S_HOST_HELLO] =
 		"INSERT INTO hosts (agent_id, hostname, os_id, os_version, kernel, machine_id,"
 		"  architecture, agent_version, first_seen, last_seen, scan_interval_s)"
@@ -264,10 +267,19 @@ static const char *const stmt_sql[S_COUNT] = {
 		"SELECT status, seq, changed_at, category, severity, controls FROM results"
 		" WHERE agent_id = ?1 AND policy_id = ?2 AND check_id = ?3",
 	[S_RESULT_PUT] =
-		"INSERT OR REPLACE INTO results (agent_id, policy_id, check_id, title, category,"
+		/* An upsert updates the row in place: OR REPLACE would delete and
+		 * re-insert it, touching results_status twice per result. */
+		"INSERT INTO results (agent_id, policy_id, check_id, title, category,"
 		"  severity, status, controls, evidence, remediation, reason, duration_us, seq,"
 		"  changed_at, checked_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+		" ON CONFLICT (agent_id, policy_id, check_id) DO UPDATE SET"
+		"  title = excluded.title, category = excluded.category,"
+		"  severity = excluded.severity, status = excluded.status,"
+		"  controls = excluded.controls, evidence = excluded.evidence,"
+		"  remediation = excluded.remediation, reason = excluded.reason,"
+		"  duration_us = excluded.duration_us, seq = excluded.seq,"
+		"  changed_at = excluded.changed_at, checked_at = excluded.checked_at",
 	[S_TRANSITION] =
 		"INSERT INTO transitions (agent_id, policy_id, check_id, from_status, to_status,"
 		"  at, seq, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -654,14 +666,19 @@ static void sqlite_set_busy_timeout(struct store *s, int ms)
 	sqlite3_busy_timeout(sq(s)->db, ms);
 }
 
+/*
+ * Alone, a Hello is its own transaction; inside store_begin()'s, it is a
+ * savepoint, so that its failure undoes only its own writes.
+ */
 static int sqlite_host_hello(struct store *s, const char *agent_id, const struct store_facts *facts,
 			     int64_t now_us, uint64_t *last_seq, struct pst_err *e)
 {
 	struct sqlite_store *q = sq(s);
+	bool joined = !sqlite3_get_autocommit(q->db);
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = sq_step(q, q->stmt[S_BEGIN], e, "starting a transaction");
+	rc = sq_step(q, q->stmt[joined ? S_SAVEPOINT : S_BEGIN], e, "starting a transaction");
 	if (rc < 0) {
 		pst_err_prefix(e, "store %.300s: agent %.200s", q->path, agent_id);
 		return rc;
@@ -685,14 +702,56 @@ static int sqlite_host_hello(struct store *s, const char *agent_id, const struct
 		rc = sq_fail(q, rc, e, "reading a host's last sequence number");
 		goto out;
 	}
-	rc = sq_step(q, q->stmt[S_COMMIT], e, "committing a host's hello");
+	rc = sq_step(q, q->stmt[joined ? S_RELEASE : S_COMMIT], e, "committing a host's hello");
 out:
 	if (rc < 0) {
-		sq_step(q, q->stmt[S_ROLLBACK], NULL, "rolling back");
+		if (joined) {
+			/* Undo the Hello's writes only; an error that already
+			 * rolled the whole transaction back makes the outer
+			 * commit fail, and its caller sees that. */
+			if (!sqlite3_get_autocommit(q->db)) {
+				sq_step(q, q->stmt[S_ROLLBACK_TO], NULL, "rolling back a hello");
+				sq_step(q, q->stmt[S_RELEASE], NULL, "ending a hello's savepoint");
+			}
+		} else {
+			sq_step(q, q->stmt[S_ROLLBACK], NULL, "rolling back");
+		}
 		pst_err_prefix(e, "store %.300s: agent %.200s", q->path, agent_id);
 		*last_seq = 0;
 	}
 	return rc;
+}
+
+static int sqlite_begin(struct store *s, struct pst_err *e)
+{
+	struct sqlite_store *q = sq(s);
+	int rc = sq_step(q, q->stmt[S_BEGIN], e, "starting a transaction");
+
+	if (rc < 0)
+		pst_err_prefix(e, "store %.300s", q->path);
+	return rc;
+}
+
+static int sqlite_commit(struct store *s, struct pst_err *e)
+{
+	struct sqlite_store *q = sq(s);
+	int rc;
+
+	if (sqlite3_get_autocommit(q->db))
+		return pst_err_set(e, PST_E_STORE, "store %.300s: the transaction was rolled back "
+				   "by an earlier error; nothing of it is stored", q->path);
+	rc = sq_step(q, q->stmt[S_COMMIT], e, "committing");
+	if (rc < 0)
+		pst_err_prefix(e, "store %.300s", q->path);
+	return rc;
+}
+
+static void sqlite_rollback(struct store *s)
+{
+	struct sqlite_store *q = sq(s);
+
+	if (!sqlite3_get_autocommit(q->db))
+		sq_step(q, q->stmt[S_ROLLBACK], NULL, "rolling back");
 }
 
 /* --- reading --------------------------------------------------------------- */
@@ -873,6 +932,9 @@ const struct store_ops store_sqlite_ops = {
 	.set_busy_timeout = sqlite_set_busy_timeout,
 	.host_hello = sqlite_host_hello,
 	.put_reports = sq_put_reports,
+	.begin = sqlite_begin,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
 	.each_host = sqlite_each_host,
 	.each_result = sqlite_each_result,
 	.counts = sqlite_counts,

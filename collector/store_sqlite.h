@@ -10,6 +10,7 @@
 #define POSTURE_STORE_SQLITE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 
 #include "store_backend.h"
@@ -19,6 +20,9 @@ enum stmt {
 	S_BEGIN,
 	S_COMMIT,
 	S_ROLLBACK,
+	S_SAVEPOINT,
+	S_RELEASE,
+	S_ROLLBACK_TO,
 	S_HOST_HELLO,
 	S_HOST_REPORT,
 	S_HOST_LAST_SEQ,
@@ -47,6 +51,7 @@ struct sqlite_store {
 	char *path;
 	int version;
 	sqlite3_stmt *stmt[S_COUNT];
+	bool writer_tuned; /* the writer's cache and checkpoint settings are in force */
 };
 
 static inline struct sqlite_store *sq(struct store *s)

@@ -114,32 +114,31 @@ static int tally_index(enum store_status st)
 /* Add by to scope prefix+name's count of status (a handful of scopes: a linear search). */
 static int tally_add(struct batch *b, const char *prefix, const char *name, int idx, int by)
 {
-	size_t len = strlen(prefix) + strlen(name) + 1;
+	size_t plen = strlen(prefix), nlen = strlen(name);
 	char *scope;
 	size_t i;
 
-	scope = malloc(len);
-	if (scope == NULL)
-		return PST_E_NOMEM;
-	snprintf(scope, len, "%s%s", prefix, name);
+	/* Called twice or more per result: compare in place, copy only a new scope. */
 	for (i = 0; i < b->nt; i++)
-		if (strcmp(b->t[i].scope, scope) == 0)
+		if (strncmp(b->t[i].scope, prefix, plen) == 0 &&
+		    strcmp(b->t[i].scope + plen, name) == 0)
 			break;
 	if (i == b->nt) {
 		if (b->nt == b->capt) {
 			size_t cap = b->capt ? 2 * b->capt : 16;
 			struct tally *nt = realloc(b->t, cap * sizeof(*nt));
 
-			if (nt == NULL) {
-				free(scope);
+			if (nt == NULL)
 				return PST_E_NOMEM;
-			}
 			b->t = nt;
 			b->capt = cap;
 		}
+		scope = malloc(plen + nlen + 1);
+		if (scope == NULL)
+			return PST_E_NOMEM;
+		memcpy(scope, prefix, plen);
+		memcpy(scope + plen, name, nlen + 1);
 		b->t[b->nt++] = (struct tally){.scope = scope};
-	} else {
-		free(scope);
 	}
 	b->t[i].d[idx] += by;
 	return 0;
@@ -593,15 +592,42 @@ static int put_report(struct sqlite_store *q, struct batch *b, const struct stor
 	return rc;
 }
 
+/*
+ * Settings for the handle that stores reports, made on its first batch
+ * (readers keep SQLite's defaults).  A batch writes tens of MiB: with the
+ * default 2 MiB page cache SQLite spills dirty pages into the WAL in the
+ * middle of the transaction and writes the same pages again and again; 64
+ * MiB holds a batch.  The WAL is checkpointed every 64 MiB rather than
+ * every 4 MiB (the default 1000 pages), after nearly every batch: a page
+ * that several batches change is copied into the database once.
+ */
+static int writer_tune(struct sqlite_store *q, struct pst_err *e)
+{
+	int rc;
+
+	if (q->writer_tuned)
+		return 0;
+	rc = sq_exec(q, "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384", e,
+		     "setting the writer's page cache");
+	if (rc == 0)
+		q->writer_tuned = true;
+	return rc;
+}
+
 int sq_put_reports(struct store *s, struct store_report *const *reports, size_t n,
 		   bool *duplicate, struct pst_err *e)
 {
 	struct sqlite_store *q = sq(s);
 	struct batch b = {0};
+	/* Inside store_begin()'s transaction: join it, and leave its end to
+	 * the caller (store.h). */
+	bool joined = !sqlite3_get_autocommit(q->db);
 	size_t i;
 	int rc;
 
-	rc = sq_step(q, q->stmt[S_BEGIN], e, "starting a transaction");
+	rc = writer_tune(q, e);
+	if (rc == 0 && !joined)
+		rc = sq_step(q, q->stmt[S_BEGIN], e, "starting a transaction");
 	if (rc < 0) {
 		pst_err_prefix(e, "store %.300s", q->path);
 		return rc;
@@ -631,13 +657,13 @@ int sq_put_reports(struct store *s, struct store_report *const *reports, size_t 
 		}
 	}
 	rc = batch_flush(q, &b, e);
-	if (rc == 0)
+	if (rc == 0 && !joined)
 		rc = sq_step(q, q->stmt[S_COMMIT], e, "committing");
 out:
 	batch_cleanup(&b);
 	if (rc < 0) {
 		/* A failed COMMIT may leave the transaction open: end it. */
-		if (!sqlite3_get_autocommit(q->db))
+		if (!joined && !sqlite3_get_autocommit(q->db))
 			sq_step(q, q->stmt[S_ROLLBACK], NULL, "rolling back");
 		for (i = 0; i < n; i++)
 			duplicate[i] = false;

@@ -213,10 +213,15 @@ void frame_reader_cleanup(struct frame_reader *r)
 	r->scan = 0;
 }
 
-/* Empty the buffer, giving back a large allocation. */
+/*
+ * Empty the buffer, giving back any allocation past FRAME_READER_KEEP: a
+ * connection that carried one large report would otherwise hold that much
+ * for the rest of its life, between reports minutes apart.  One allocation
+ * per large frame costs nothing beside decoding it.
+ */
 static void reader_empty(struct frame_reader *r)
 {
-	if (r->buf.cap > FRAME_READER_SLACK) {
+	if (r->buf.cap > FRAME_READER_KEEP) {
 		size_t ceiling = r->buf.max;
 
 		strbuf_cleanup(&r->buf);

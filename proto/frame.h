@@ -24,6 +24,8 @@
 #define FRAME_HEADER_LEN 4
 #define FRAME_DEFAULT_MAX (4u * 1024 * 1024)
 #define FRAME_READER_SLACK (64u * 1024)
+/* A reader that has returned every byte it was fed keeps at most this much. */
+#define FRAME_READER_KEEP (4u * 1024)
 
 /*
  * Pack env into a new heap buffer holding header and payload; on success

@@ -417,6 +417,45 @@ static void test_hello_failure(void **state)
 	run_free(r);
 }
 
+/*
+ * Hellos and reports queued together share a batch: each Hello sees the
+ * reports submitted before it (also those of its own transaction), and a
+ * Hello that fails takes nothing else with it.
+ */
+static void test_hellos_in_batch(void **state)
+{
+	struct run *r = run_new(64, 20, -1);
+	struct store_facts f = {0};
+	struct store_counts c;
+	(void)state;
+
+	hello(r, &r->conn[0], 0);
+	for (uint64_t seq = 1; seq <= 5; seq++)
+		submit(r, &r->conn[0], seq, 10, 0);
+	hello(r, &r->conn[0], 5);
+	hello(r, &r->conn[1], 0);
+	/* No agent id: this Hello fails, on its own. */
+	f.hostname = xstrdup("nameless");
+	assert_true(r->nsub < MAX_EVENTS);
+	r->sub[r->nsub++] = (struct event){&r->conn[2], true, 0, PST_E_INVAL};
+	assert_int_equal(ingest_hello(r->ig, "", &f, T0, on_hello_failed, &r->conn[2]), 0);
+	submit(r, &r->conn[1], 1, 10, 0);
+	submit(r, &r->conn[0], 3, 10, 1);
+	hello(r, &r->conn[1], 1);
+	r->stop_after = r->nsub;
+	run_finish(r);
+
+	expect_answers(r);
+	assert_int_equal(hello_status, PST_E_INVAL);
+	assert_int_equal(r->stats.stored, 6);
+	assert_int_equal(r->stats.duplicates, 1);
+	assert_int_equal(r->stats.commit_failures, 0);
+	c = counts_of(r->path);
+	assert_int_equal(c.hosts, 2);
+	assert_int_equal(c.scans, 6);
+	run_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_stop_with_store_locked),
 		cmocka_unit_test(test_unstorable_report),
 		cmocka_unit_test(test_hello_failure),
+		cmocka_unit_test(test_hellos_in_batch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
