@@ -19,6 +19,8 @@
 #include "server.h"
 #include "session.h"
 #include "tls.h"
+#include "tlsbio.h"
+#include "timefmt.h"
 
 /* Queued write bytes above which reading pauses, and below which it resumes. */
 #define CONN_WRITE_HIGH (1024u * 1024)
@@ -26,23 +28,8 @@
 /* How long a closing connection may take to flush its last frames. */
 #define CONN_CLOSE_GRACE_MS 2000
 
-struct wreq {
-	uv_write_t req;
-	struct conn *c;
-	size_t len;
-	uint8_t data[];
-};
-
 static void conn_pump(struct conn *c);
 static void conn_start_reading(struct conn *c);
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static const char *who(const struct conn *c)
 {
@@ -83,11 +70,10 @@ static void close_handles(struct conn *c)
 
 static void write_cb(uv_write_t *req, int status)
 {
-	struct wreq *w = (struct wreq *)req;
-	struct conn *c = w->c;
+	size_t len;
+	struct conn *c = tlsbio_write_done(req, &len);
 
-	c->write_bytes -= w->len;
-	free(w);
+	c->write_bytes -= len;
 	if (status < 0 && status != UV_ECANCELED && !c->closing) {
 		log_info("agent %s (%s): write failed: %s; closing", who(c), c->peer,
 			 uv_strerror(status));
@@ -101,39 +87,16 @@ static void write_cb(uv_write_t *req, int status)
 /* Send whatever TLS has produced. */
 static void flush_out(struct conn *c)
 {
-	size_t pending;
+	int rc = tlsbio_flush(c->wbio, (uv_stream_t *)&c->tcp, c, write_cb, &c->write_bytes);
 
-	while ((pending = BIO_ctrl_pending(c->wbio)) > 0) {
-		struct wreq *w = malloc(sizeof(*w) + pending);
-		uv_buf_t buf;
-		int n, rc;
-
-		if (w == NULL) {
-			log_error("agent %s (%s): out of memory sending; closing", who(c), c->peer);
-			c->closing = true;
-			close_handles(c);
-			return;
-		}
-		n = BIO_read(c->wbio, w->data, (int)pending);
-		if (n <= 0) {
-			free(w);
-			return;
-		}
-		w->c = c;
-		w->len = (size_t)n;
-		buf = uv_buf_init((char *)w->data, (unsigned)n);
-		rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_cb);
-		if (rc != 0) {
-			free(w);
-			if (!c->closing)
-				log_info("agent %s (%s): write failed: %s; closing", who(c), c->peer,
-					 uv_strerror(rc));
-			c->closing = true;
-			close_handles(c);
-			return;
-		}
-		c->write_bytes += (size_t)n;
-	}
+	if (rc == 0)
+		return;
+	if (rc == PST_E_NOMEM)
+		log_error("agent %s (%s): out of memory sending; closing", who(c), c->peer);
+	else if (!c->closing)
+		log_info("agent %s (%s): write failed: %s; closing", who(c), c->peer, uv_strerror(rc));
+	c->closing = true;
+	close_handles(c);
 }
 
 static void send_frame(struct conn *c, uint8_t *frame, size_t len)
@@ -300,7 +263,7 @@ static void on_hello(struct conn *c, const Posture__V1__Hello *h)
 	c->state = CONN_HELLO_WAIT;
 	c->refs++;
 	/* The ingest takes the facts' strings, even when it refuses. */
-	rc = ingest_hello(c->srv->ingest, c->agent_id, &facts, now_us(), hello_cb, c);
+	rc = ingest_hello(c->srv->ingest, c->agent_id, &facts, timefmt_now_us(), hello_cb, c);
 	if (rc != 0) {
 		c->refs--;
 		fail(c, POSTURE__V1__ERROR__CODE__CODE_UNAVAILABLE,
@@ -316,7 +279,7 @@ static void on_report(struct conn *c, const Posture__V1__Report *w, size_t wire_
 	struct pst_err e = {0};
 	int rc;
 
-	rc = session_report_from_wire(w, c->agent_id, now_us(), wire_bytes, &r, &e);
+	rc = session_report_from_wire(w, c->agent_id, timefmt_now_us(), wire_bytes, &r, &e);
 	if (rc != 0) {
 		fail(c, POSTURE__V1__ERROR__CODE__CODE_MALFORMED, e.msg);
 		return;
@@ -343,7 +306,7 @@ static void on_heartbeat(struct conn *c)
 	uint8_t *frame;
 	size_t len;
 
-	if (session_frame_heartbeat(now_us(), c->last_acked, &frame, &len) == 0)
+	if (session_frame_heartbeat(timefmt_now_us(), c->last_acked, &frame, &len) == 0)
 		send_frame(c, frame, len);
 }
 
@@ -675,29 +638,12 @@ int conn_accept(struct server *srv)
 	}
 	srv->stats.accepted++;
 	uv_tcp_nodelay(&c->tcp, 1);
-	c->ssl = SSL_new(srv->ssl_ctx);
-	c->rbio = BIO_new(BIO_s_mem());
-	c->wbio = BIO_new(BIO_s_mem());
-	if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
-		if (c->ssl == NULL) {
-			BIO_free(c->rbio);
-			BIO_free(c->wbio);
-		} else {
-			SSL_set_bio(c->ssl, c->rbio, c->wbio);
-		}
+	if (tlsbio_session(srv->ssl_ctx, &c->ssl, &c->rbio, &c->wbio) != 0) {
 		log_error("agent (%s): out of memory for TLS; closing", c->peer);
 		c->closing = true;
 		close_handles(c);
 		return 0;
 	}
-	/* OpenSSL's record buffers (~34 KiB) go back between records: a
-	 * connection is idle between reports nearly all of its life. */
-	SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
-	/* An empty memory BIO means "try again", not end of file. */
-	BIO_set_mem_eof_return(c->rbio, -1);
-	BIO_set_mem_eof_return(c->wbio, -1);
-	SSL_set_bio(c->ssl, c->rbio, c->wbio);
-	SSL_set_accept_state(c->ssl);
 	arm_timer(c, srv->cfg->handshake_timeout_ms);
 	conn_start_reading(c);
 	return 0;

@@ -33,6 +33,7 @@
 #include "conf.h"
 #include "log.h"
 #include "tls.h"
+#include "tlsbio.h"
 
 /* Queued response bytes above which the next pipelined request waits. */
 #define HTTP_WRITE_HIGH (1024u * 1024)
@@ -87,13 +88,6 @@ struct http_server {
 	void *done_arg;
 	uint16_t port;
 	struct http_stats stats;
-};
-
-struct wreq {
-	uv_write_t req;
-	struct hconn *c;
-	size_t len;
-	uint8_t data[];
 };
 
 static void pump(struct hconn *c);
@@ -304,12 +298,11 @@ static bool write_paused(const struct hconn *c)
 
 static void write_cb(uv_write_t *req, int status)
 {
-	struct wreq *w = (struct wreq *)req;
-	struct hconn *c = w->c;
+	size_t len;
+	struct hconn *c = tlsbio_write_done(req, &len);
 	bool was_paused = write_paused(c);
 
-	c->write_bytes -= w->len;
-	free(w);
+	c->write_bytes -= len;
 	if (status < 0 && !c->closing) {
 		log_debug("api (%s): write failed: %s; closing", c->peer, uv_strerror(status));
 		close_handles(c);
@@ -322,35 +315,15 @@ static void write_cb(uv_write_t *req, int status)
 
 static void flush_out(struct hconn *c)
 {
-	size_t pending;
+	int rc = tlsbio_flush(c->wbio, (uv_stream_t *)&c->tcp, c, write_cb, &c->write_bytes);
 
-	while ((pending = BIO_ctrl_pending(c->wbio)) > 0) {
-		struct wreq *w = malloc(sizeof(*w) + pending);
-		uv_buf_t buf;
-		int n, rc;
-
-		if (w == NULL) {
-			log_error("api (%s): out of memory sending; closing", c->peer);
-			close_handles(c);
-			return;
-		}
-		n = BIO_read(c->wbio, w->data, (int)pending);
-		if (n <= 0) {
-			free(w);
-			return;
-		}
-		w->c = c;
-		w->len = (size_t)n;
-		buf = uv_buf_init((char *)w->data, (unsigned)n);
-		rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_cb);
-		if (rc != 0) {
-			free(w);
-			log_debug("api (%s): write failed: %s; closing", c->peer, uv_strerror(rc));
-			close_handles(c);
-			return;
-		}
-		c->write_bytes += (size_t)n;
-	}
+	if (rc == 0)
+		return;
+	if (rc == PST_E_NOMEM)
+		log_error("api (%s): out of memory sending; closing", c->peer);
+	else
+		log_debug("api (%s): write failed: %s; closing", c->peer, uv_strerror(rc));
+	close_handles(c);
 }
 
 static int tls_send(struct hconn *c, const void *data, size_t len)
@@ -829,26 +802,12 @@ static void on_connection(uv_stream_t *listener, int status)
 			 s->lim.max_connections);
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
-	c->ssl = SSL_new(s->ctx);
-	c->rbio = BIO_new(BIO_s_mem());
-	c->wbio = BIO_new(BIO_s_mem());
-	if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
-		if (c->ssl == NULL) {
-			BIO_free(c->rbio);
-			BIO_free(c->wbio);
-		} else {
-			SSL_set_bio(c->ssl, c->rbio, c->wbio);
-		}
+	if (tlsbio_session(s->ctx, &c->ssl, &c->rbio, &c->wbio) != 0) {
 		log_error("api (%s): out of memory for TLS; closing", c->peer);
 		close_handles(c);
 		return;
 	}
-	/* An empty memory BIO means "try again", not end of file. */
-	BIO_set_mem_eof_return(c->rbio, -1);
-	BIO_set_mem_eof_return(c->wbio, -1);
-	SSL_set_bio(c->ssl, c->rbio, c->wbio);
 	SSL_set_min_proto_version(c->ssl, TLS1_2_VERSION);
-	SSL_set_accept_state(c->ssl);
 	c->state = H_HANDSHAKE;
 	arm_timer(c, s->lim.handshake_timeout_ms);
 	start_reading(c);
