@@ -293,6 +293,22 @@ static json_t *host_obj(sqlite3_stmt *st)
 			 (json_int_t)sqlite3_column_int64(st, 21));
 }
 
+/*
+ * The end of a paginated read: the statement and the cursor's key are
+ * released, and doc is handed to *out (rc 0) or freed (rc < 0).
+ */
+static int page_finish(sqlite3_stmt *st, json_t *key, json_t *doc, int rc, json_t **out)
+{
+	sqlite3_finalize(st);
+	json_decref(key);
+	if (rc < 0) {
+		json_decref(doc);
+		return rc;
+	}
+	*out = doc;
+	return 0;
+}
+
 int sq_hosts(struct store *s, const struct store_view *v, const struct store_host_filter *f,
 	     const struct store_page *pg, json_t **out, struct pst_err *e)
 {
@@ -355,14 +371,7 @@ int sq_hosts(struct store *s, const struct store_view *v, const struct store_hos
 	}
 	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : read_fail(q, rc, e, "reading hosts");
 out:
-	sqlite3_finalize(st);
-	json_decref(key);
-	if (rc < 0) {
-		json_decref(doc);
-		return rc;
-	}
-	*out = doc;
-	return 0;
+	return page_finish(st, key, doc, rc, out);
 }
 
 /* {"access_control": {...}, "patch": ..., "backup": ..., others seen} from rows (name, pass, fail). */
@@ -615,14 +624,7 @@ int sq_host_results(struct store *s, const char *agent_id, const struct store_re
 	rc = rc == SQLITE_DONE || rc == SQLITE_ROW
 		     ? 0 : read_fail(q, rc, e, "reading a host's results");
 out:
-	sqlite3_finalize(st);
-	json_decref(key);
-	if (rc < 0) {
-		json_decref(doc);
-		return rc;
-	}
-	*out = doc;
-	return 0;
+	return page_finish(st, key, doc, rc, out);
 }
 
 /* --- violations ---------------------------------------------------------------------- */
@@ -745,15 +747,8 @@ int sq_violations(struct store *s, const struct store_view *v,
 	}
 	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : read_fail(q, rc, e, "reading violations");
 out:
-	sqlite3_finalize(st);
-	json_decref(key);
 	free(framework);
-	if (rc < 0) {
-		json_decref(doc);
-		return rc;
-	}
-	*out = doc;
-	return 0;
+	return page_finish(st, key, doc, rc, out);
 }
 
 /* --- controls -------------------------------------------------------------------------- */
