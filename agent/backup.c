@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "timestamp.h"
+#include "timefmt.h"
 
 const char *const backup_sources[] = {"files", "status_json", NULL};
 const char *const backup_time_formats[] = {"rfc3339", "local", "unix", NULL};
@@ -241,12 +242,9 @@ out:
 
 int64_t backup_now_us(const struct probe_ctx *ctx)
 {
-	struct timespec ts;
-
 	if (ctx->now_us != 0)
 		return ctx->now_us;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return timefmt_now_us();
 }
 
 void backup_note(const struct backup_found *f, const char *path, char *buf, size_t n)

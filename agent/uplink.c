@@ -30,6 +30,7 @@
 #include "frame.h"
 #include "log.h"
 #include "tls.h"
+#include "timefmt.h"
 
 /* Frames from the collector: acks and heartbeats, some day policy bundles. */
 #define UPLINK_MAX_IN FRAME_DEFAULT_MAX
@@ -62,14 +63,6 @@ int64_t uplink_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int uplink_new(const struct agent_config *c, struct spool *sp, const char *agent_version,
@@ -667,7 +660,7 @@ static int heartbeat(struct uplink *u, struct pst_err *e)
 	Posture__V1__Envelope env = POSTURE__V1__ENVELOPE__INIT;
 	Posture__V1__Heartbeat hb = POSTURE__V1__HEARTBEAT__INIT;
 
-	hb.sent_at_us = wall_us();
+	hb.sent_at_us = timefmt_now_us();
 	hb.last_seq = spool_last_seq(u->sp);
 	env.body_case = POSTURE__V1__ENVELOPE__BODY_HEARTBEAT;
 	env.heartbeat = &hb;

@@ -36,6 +36,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "timefmt.h"
 
 #ifndef POSTURE_VERSION
 #define POSTURE_VERSION "0"
@@ -79,14 +80,6 @@ static CURLcode curl_init_rc = CURLE_FAILED_INIT;
 static void curl_init_once(void)
 {
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* xorshift64*: jitter only, nothing secret depends on it. */
@@ -266,7 +259,7 @@ static void failed(struct alerts *a, const struct store_alert *al, const char *w
 	if (attempt < cfg->alert_max_attempts) {
 		delay = backoff_ms(cfg, al->attempts);
 		delay += next_rand(a) % (delay / 10 + 1);
-		next = now_us() + (int64_t)delay * 1000;
+		next = timefmt_now_us() + (int64_t)delay * 1000;
 	}
 	if (store_alert_failed(a->st, al->id, next, why, &err) < 0) {
 		log_warn("alerts: alert %lld (%s): recording a failed delivery failed; it is "
@@ -342,7 +335,7 @@ static int deliver(struct alerts *a, const struct store_alert *al, int64_t now)
 	}
 	if (len > 0) {
 		failed(a, al, why);
-	} else if (store_alert_delivered(a->st, al->id, now_us(), &err) < 0) {
+	} else if (store_alert_delivered(a->st, al->id, timefmt_now_us(), &err) < 0) {
 		/*
 		 * Sent again later (receivers deduplicate by id), after a backoff
 		 * rather than at every poll, so a failing store does not flood
@@ -354,7 +347,7 @@ static int deliver(struct alerts *a, const struct store_alert *al, int64_t now)
 			 "sent again in %llu ms: %s", (long long)al->id,
 			 (unsigned long long)delay, err.msg);
 		err = (struct pst_err){0};
-		if (store_alert_failed(a->st, al->id, now_us() + (int64_t)delay * 1000,
+		if (store_alert_failed(a->st, al->id, timefmt_now_us() + (int64_t)delay * 1000,
 				       "delivered, but recording it failed", &err) < 0)
 			log_warn("alerts: alert %lld: %s", (long long)al->id, err.msg);
 	} else {
@@ -381,7 +374,7 @@ static void run_due(struct alerts *a)
 		err = (struct pst_err){0};
 		al = NULL;
 		n = 0;
-		now = now_us();
+		now = timefmt_now_us();
 		if (store_alerts_due(a->st, now, BATCH, &al, &n, &err) < 0) {
 			log_warn("alerts: reading due alerts failed; trying again in %u ms: %s",
 				 a->cfg->alert_poll_ms, err.msg);
@@ -534,7 +527,7 @@ int alerts_start(const struct collector_config *cfg, struct alerts **out, struct
 	pthread_cond_init(&a->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	atomic_init(&a->abort_transfers, false);
-	a->rng = (uint64_t)now_us() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)a;
+	a->rng = (uint64_t)timefmt_now_us() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)a;
 	if (a->rng == 0)
 		a->rng = 1;
 	if (cfg->collector_id != NULL)

@@ -26,6 +26,7 @@
 #include "prom.h"
 #include "store.h"
 #include "tokens.h"
+#include "timefmt.h"
 
 #define API_POOL_MAX 8
 #define API_PARAM_MAX 512
@@ -62,14 +63,6 @@ struct route {
 	void (*fn)(struct call *c);
 	const char *const *params; /* accepted query parameters, NULL-terminated */
 };
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* --- the store pool --- */
 
@@ -826,7 +819,7 @@ static int authorize(struct call *c, unsigned roles)
 
 void api_handle(void *arg, const struct http_request *req, struct http_response *res)
 {
-	struct call c = {.api = arg, .req = req, .res = res, .now_us = now_us()};
+	struct call c = {.api = arg, .req = req, .res = res, .now_us = timefmt_now_us()};
 	const struct route *rt = NULL;
 	char argbuf[256], allow[128] = "";
 	struct pst_err e = {0};

@@ -33,6 +33,7 @@
 #include "server.h"
 #include "show.h"
 #include "store.h"
+#include "timefmt.h"
 #include "tokens.h"
 
 #ifndef POSTURE_VERSION
@@ -112,14 +113,12 @@ static int make_token(const char *spec, enum store_role role, const char *name,
 {
 	struct store_token t = {0};
 	struct store *st;
-	struct timespec ts;
 	uint8_t hash[32];
 	int rc;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
 	t.role = role;
 	snprintf(t.name, sizeof(t.name), "%s", name);
-	t.created_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	t.created_us = timefmt_now_us();
 	t.expires_us = expires_in_s > 0 ? t.created_us + expires_in_s * 1000000 : 0;
 	t.uses_left = uses;
 	if ((rc = token_new(text, hash, e)) != 0)

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "store.h"
 #include "tls.h"
+#include "timefmt.h"
 
 static void check_stopped(struct server *s);
 
@@ -95,14 +96,6 @@ static void http_stopped(void *arg)
 	check_stopped(s);
 }
 
-static int64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Publish what only the loop knows, for /metrics. */
 static void live_cb(uv_timer_t *t)
 {
@@ -141,7 +134,7 @@ static void stale_work_cb(uv_work_t *w)
 {
 	struct server *s = w->data;
 	struct store_view v = {
-		.now_us = wall_us(),
+		.now_us = timefmt_now_us(),
 		.stale_intervals = s->cfg->stale_intervals,
 		.default_interval_s = s->cfg->default_interval_s,
 	};
@@ -242,7 +235,7 @@ static int start_api(struct server *s, struct pst_err *e)
 	struct http_limits lim;
 	int rc;
 
-	s->started_us = wall_us();
+	s->started_us = timefmt_now_us();
 	rc = tls_ctx_new_server(cfg->ca_cert, cfg->cert, cfg->key, false, &s->api_ctx, e);
 	if (rc != 0)
 		return rc;

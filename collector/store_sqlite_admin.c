@@ -45,14 +45,6 @@ static int run(struct sqlite_store *q, sqlite3_stmt *st, int *changes, struct ps
 	return 0;
 }
 
-static int64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* --- alerts ------------------------------------------------------------------ */
 
 int sq_alerts_due(struct store *s, int64_t now_us, size_t max, struct store_alert **out,
@@ -197,7 +189,7 @@ int sq_alert_failed(struct store *s, int64_t id, int64_t next_us, const char *er
 		    struct pst_err *e)
 {
 	if (next_us == 0)
-		return alert_retire(sq(s), id, "given_up", wall_us(), 1,
+		return alert_retire(sq(s), id, "given_up", timefmt_now_us(), 1,
 				    error != NULL ? error : "given up", e);
 	return alert_update(sq(s),
 			    "UPDATE alerts SET attempts = attempts + 1, next_attempt = ?2,"

@@ -6,6 +6,14 @@
 
 #include "err.h"
 
+int64_t timefmt_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void timefmt_rfc3339(int64_t us, char *buf, size_t cap)
 {
 	time_t secs = (time_t)(us / 1000000);
