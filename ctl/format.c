@@ -534,9 +534,11 @@ static int flatten(json_t *rows, const char *prefix, const json_t *obj, int dept
 		if (json_is_object(v) && depth < 8) {
 			rc = flatten(rows, name, v, depth + 1);
 		} else {
-			json_t *r = json_pack("{s:s, s:O}", "field", name, v);
+			json_t *r = json_object();
 
-			rc = r != NULL && json_array_append_new(rows, r) == 0 ? 0 : PST_E_NOMEM;
+			if (r == NULL || json_object_set_new(r, "field", json_string(name)) != 0 ||
+			    json_object_set(r, "value", v) != 0 || json_array_append_new(rows, r) != 0)
+				rc = PST_E_NOMEM;
 		}
 		free(name);
 	}

@@ -355,7 +355,7 @@ static int cmd_summary(struct ctx *x, int argc, char **argv)
 	struct strbuf raw;
 	int c, st = 0;
 
-	while ((c = next_opt(x, argc, argv, "+", lo, summary_usage, &st)) != -1)
+	while ((c = next_opt(x, argc, argv, "", lo, summary_usage, &st)) != -1)
 		if (c == '?')
 			return st;
 	if (optind != argc)
@@ -400,7 +400,7 @@ static int cmd_controls(struct ctx *x, int argc, char **argv)
 	struct strbuf q;
 	int c, st = 0;
 
-	while ((c = next_opt(x, argc, argv, "+", lo, controls_usage, &st)) != -1) {
+	while ((c = next_opt(x, argc, argv, "", lo, controls_usage, &st)) != -1) {
 		if (c == '?')
 			return st;
 		if (c == 'f')
@@ -432,7 +432,7 @@ static int cmd_trend(struct ctx *x, int argc, char **argv)
 	long n;
 	int c, st = 0;
 
-	while ((c = next_opt(x, argc, argv, "+", lo, trend_usage, &st)) != -1) {
+	while ((c = next_opt(x, argc, argv, "", lo, trend_usage, &st)) != -1) {
 		if (c == '?')
 			return st;
 		if (c == 'd')
@@ -501,7 +501,7 @@ static int cmd_hosts(struct ctx *x, int argc, char **argv)
 	long n;
 	int c, st = 0;
 
-	while ((c = next_opt(x, argc, argv, "+", lo, hosts_usage, &st)) != -1) {
+	while ((c = next_opt(x, argc, argv, "", lo, hosts_usage, &st)) != -1) {
 		switch (c) {
 		case '?': return st;
 		case 's': search = optarg; break;
@@ -559,7 +559,7 @@ static int cmd_violations(struct ctx *x, int argc, char **argv)
 	long n;
 	int c, st = 0;
 
-	while ((c = next_opt(x, argc, argv, "+", lo, violations_usage, &st)) != -1) {
+	while ((c = next_opt(x, argc, argv, "", lo, violations_usage, &st)) != -1) {
 		switch (c) {
 		case '?': return st;
 		case 's': v[0] = optarg; break;
@@ -609,7 +609,7 @@ static int cmd_host(struct ctx *x, int argc, char **argv)
 	char *id = NULL;
 	int c, st = 0;
 
-	while ((c = next_opt(x, argc, argv, "+", lo, host_usage, &st)) != -1)
+	while ((c = next_opt(x, argc, argv, "", lo, host_usage, &st)) != -1)
 		if (c == '?')
 			return st;
 	if (optind + 1 != argc)
@@ -691,7 +691,7 @@ static int cmd_ev_create(struct ctx *x, int argc, char **argv)
 	char *text;
 	int c, st = 0;
 
-	while ((c = next_opt(x, argc, argv, "+", lo, ev_create_usage, &st)) != -1) {
+	while ((c = next_opt(x, argc, argv, "", lo, ev_create_usage, &st)) != -1) {
 		switch (c) {
 		case '?': return st;
 		case 'H': host = optarg; break;
@@ -744,7 +744,7 @@ static int cmd_ev_list(struct ctx *x, int argc, char **argv)
 	long n;
 	int c, st = 0;
 
-	while ((c = next_opt(x, argc, argv, "+", lo, ev_list_usage, &st)) != -1) {
+	while ((c = next_opt(x, argc, argv, "", lo, ev_list_usage, &st)) != -1) {
 		if (c == '?')
 			return st;
 		if (c == 'l')
@@ -854,7 +854,7 @@ static int cmd_ev_key(struct ctx *x, int argc, char **argv)
 	char kid[65];
 	int c, st = 0;
 
-	while ((c = next_opt(x, argc, argv, "+", lo, ev_key_usage, &st)) != -1) {
+	while ((c = next_opt(x, argc, argv, "", lo, ev_key_usage, &st)) != -1) {
 		if (c == '?')
 			return st;
 		if (c == 'o')
@@ -916,7 +916,7 @@ static int cmd_ev_pull(struct ctx *x, int argc, char **argv)
 	char *id = NULL, hex[65], tag[160];
 	int c, st = 0;
 
-	while ((c = next_opt(x, argc, argv, "+", lo, ev_pull_usage, &st)) != -1) {
+	while ((c = next_opt(x, argc, argv, "", lo, ev_pull_usage, &st)) != -1) {
 		if (c == '?')
 			return st;
 		if (c == 'o')
@@ -1004,7 +1004,7 @@ static int cmd_ev_verify(struct ctx *x, int argc, char **argv, bool chain)
 	struct strbuf pem;
 	int c, st = 0;
 
-	while ((c = next_opt(x, argc, argv, "+", lo, u, &st)) != -1) {
+	while ((c = next_opt(x, argc, argv, "", lo, u, &st)) != -1) {
 		if (c == '?')
 			return st;
 		if (c == 'k')
@@ -1067,7 +1067,7 @@ static int cmd_evidence(struct ctx *x, int argc, char **argv)
 	}
 	argc--;
 	argv++;
-	optind = 1;
+	optind = 0; /* 0: glibc starts over, forgetting the last argv */
 	if (strcmp(sub, "create") == 0)
 		return cmd_ev_create(x, argc, argv);
 	if (strcmp(sub, "list") == 0)
@@ -1140,7 +1140,7 @@ int main(int argc, char **argv)
 	argv += optind;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(commands[i].name, argv[0]) == 0) {
-			optind = 1;
+			optind = 0; /* 0: glibc starts over, forgetting the last argv */
 			st = commands[i].run(&x, argc, argv);
 			goto done;
 		}
