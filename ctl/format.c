@@ -214,6 +214,7 @@ static int clean(const char *s, size_t len, size_t max, struct strbuf *out, size
 		unsigned char c = (unsigned char)s[i];
 		size_t n = utf8_len(c);
 		bool ok = n > 0 && i + n <= len;
+		size_t skip = 1;
 		int rc;
 
 		if (total > max && w + 1 >= max) {
@@ -228,10 +229,12 @@ static int clean(const char *s, size_t len, size_t max, struct strbuf *out, size
 				ok = false;
 		if (ok && n == 1 && (c < 0x20 || c == 0x7f))
 			ok = false;
-		if (ok && n == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0)
-			ok = false; /* U+0080 .. U+009F */
+		if (ok && n == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0) {
+			ok = false; /* U+0080 .. U+009F: one character, one '?' */
+			skip = 2;
+		}
 		if (!ok) {
-			n = 1;
+			n = skip;
 			rc = strbuf_appendc(out, '?');
 		} else {
 			rc = strbuf_append(out, s + i, n);

@@ -26,10 +26,8 @@
 #include "format.h"
 #include "settings.h"
 #include "strbuf.h"
-#ifdef POSTURE_HAVE_EVSIG
 #include "evsig.h"
 #include "verify.h"
-#endif
 
 #ifndef POSTURE_VERSION
 #define POSTURE_VERSION "0.0.0"
@@ -767,7 +765,6 @@ static int cmd_ev_list(struct ctx *x, int argc, char **argv)
 	return st;
 }
 
-#ifdef POSTURE_HAVE_EVSIG
 /*
  * Write len bytes to path with mode 0644: never over an existing file
  * unless force, and then through a temporary file renamed into place, so
@@ -1043,7 +1040,6 @@ out:
 	strbuf_cleanup(&pem);
 	return st;
 }
-#endif
 
 static const char evidence_usage[] =
 	"usage: " PROG " evidence create [--host H] [--search S] [--control C]\n"
@@ -1072,7 +1068,6 @@ static int cmd_evidence(struct ctx *x, int argc, char **argv)
 		return cmd_ev_create(x, argc, argv);
 	if (strcmp(sub, "list") == 0)
 		return cmd_ev_list(x, argc, argv);
-#ifdef POSTURE_HAVE_EVSIG
 	if (strcmp(sub, "key") == 0)
 		return cmd_ev_key(x, argc, argv);
 	if (strcmp(sub, "pull") == 0)
@@ -1081,7 +1076,6 @@ static int cmd_evidence(struct ctx *x, int argc, char **argv)
 		return cmd_ev_verify(x, argc, argv, false);
 	if (strcmp(sub, "verify-chain") == 0)
 		return cmd_ev_verify(x, argc, argv, true);
-#endif
 	return usage_error(evidence_usage, "unknown evidence subcommand");
 }
 

@@ -76,7 +76,7 @@ int verify_file(const char *path, const char *previous, EVP_PKEY *key, FILE *out
 		}
 		rc = evsig_check_link(&p, &v, e);
 		if (rc != 0) {
-			pst_err_prefix(e, "%s after %s: step 6 (link)", path, previous);
+			pst_err_prefix(e, "%s after %s", path, previous);
 			rc = e->code = PST_E_INVAL;
 			goto out;
 		}
@@ -173,21 +173,25 @@ int verify_chain(const char *dir, EVP_PKEY *key, FILE *out, struct pst_err *e)
 			rc = pst_err_set(e, PST_E_INVAL,
 					 "%s: step 7 (chain): seq %llu appears twice, in %s and %s",
 					 dir, (unsigned long long)a->v.seq, a->path, b->path);
+		else if (b->v.seq == a->v.seq + 2)
+			rc = pst_err_set(e, PST_E_INVAL,
+					 "%s: step 7 (chain): snapshot seq %llu is missing: %s has seq "
+					 "%llu, the next file %s has seq %llu",
+					 dir, (unsigned long long)a->v.seq + 1, a->path,
+					 (unsigned long long)a->v.seq, b->path, (unsigned long long)b->v.seq);
 		else if (b->v.seq != a->v.seq + 1)
 			rc = pst_err_set(e, PST_E_INVAL,
-					 "%s: step 7 (chain): snapshot seq %llu%s%llu is missing: "
-					 "%s has seq %llu, the next file %s has seq %llu",
+					 "%s: step 7 (chain): snapshots seq %llu to %llu are missing: %s "
+					 "has seq %llu, the next file %s has seq %llu",
 					 dir, (unsigned long long)a->v.seq + 1,
-					 b->v.seq - a->v.seq > 2 ? " to " : "",
-					 b->v.seq - a->v.seq > 2 ? (unsigned long long)b->v.seq - 1 : 0ULL,
-					 a->path, (unsigned long long)a->v.seq, b->path,
-					 (unsigned long long)b->v.seq);
+					 (unsigned long long)b->v.seq - 1, a->path,
+					 (unsigned long long)a->v.seq, b->path, (unsigned long long)b->v.seq);
 		else if (strcmp(a->v.collector_id, b->v.collector_id) != 0)
 			rc = pst_err_set(e, PST_E_INVAL,
 					 "%s: step 7 (chain): %s comes from collector %s, %s from %s",
 					 dir, a->path, a->v.collector_id, b->path, b->v.collector_id);
 		else if (evsig_check_link(&a->v, &b->v, e) != 0) {
-			pst_err_prefix(e, "%s after %s: step 6 (link)", b->path, a->path);
+			pst_err_prefix(e, "%s after %s", b->path, a->path);
 			rc = e->code = PST_E_INVAL;
 		}
 	}
