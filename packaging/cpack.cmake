@@ -1,5 +1,5 @@
 # cpack.cmake - the posture-agent and posture-collector packages (.deb and
-# .rpm) from one build: `cpack -G DEB` / `cpack -G RPM` in the build tree.
+# .rpm; posturectl ships in posture-collector) from one build: `cpack -G DEB` / `cpack -G RPM` in the build tree.
 # Included once at the end of the top CMakeLists.txt; every packaging
 # install() rule is here, so the top file only tags its own rules with
 # COMPONENT agent | collector.
@@ -29,10 +29,10 @@ foreach(pkg posture-agent posture-collector)
   execute_process(COMMAND gzip -9nc ${POSTURE_PKG_BUILD}/${pkg}.changelog
                   OUTPUT_FILE ${POSTURE_PKG_BUILD}/${pkg}.changelog.gz)
 endforeach()
-foreach(man posture-agent posture-collector)
-  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/packaging/man/${man}.8)
-    execute_process(COMMAND gzip -9nc ${CMAKE_CURRENT_SOURCE_DIR}/packaging/man/${man}.8
-                    OUTPUT_FILE ${POSTURE_PKG_BUILD}/${man}.8.gz)
+foreach(man posture-agent.8 posture-collector.8 posturectl.1)
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/packaging/man/${man})
+    execute_process(COMMAND gzip -9nc ${CMAKE_CURRENT_SOURCE_DIR}/packaging/man/${man}
+                    OUTPUT_FILE ${POSTURE_PKG_BUILD}/${man}.gz)
   endif()
 endforeach()
 
@@ -68,13 +68,14 @@ endif()
 
 # Man pages: the top file installs them plain; lintian wants them compressed,
 # so each package carries the .gz made above in their place.
-foreach(pair "agent;posture-agent" "collector;posture-collector")
+foreach(pair "agent;posture-agent;8" "collector;posture-collector;8" "collector;posturectl;1")
   list(GET pair 0 comp)
   list(GET pair 1 man)
-  if(EXISTS ${POSTURE_PKG_BUILD}/${man}.8.gz)
-    install(CODE "file(REMOVE \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_MANDIR}/man8/${man}.8\")"
+  list(GET pair 2 sec)
+  if(EXISTS ${POSTURE_PKG_BUILD}/${man}.${sec}.gz)
+    install(CODE "file(REMOVE \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_MANDIR}/man${sec}/${man}.${sec}\")"
             COMPONENT ${comp})
-    install(FILES ${POSTURE_PKG_BUILD}/${man}.8.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man8
+    install(FILES ${POSTURE_PKG_BUILD}/${man}.${sec}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man${sec}
             COMPONENT ${comp})
   endif()
 endforeach()
@@ -97,7 +98,9 @@ collector is away.")
 set(CPACK_COMPONENT_COLLECTOR_DESCRIPTION "security posture collector
 The posture collector receives the reports of posture agents over mutual
 TLS, keeps them in SQLite, tracks violations and trends, sends alerts to
-webhooks, enrolls agents, and serves an HTTPS API and /metrics.")
+webhooks, enrolls agents, and serves an HTTPS API and /metrics.  posturectl,
+its command line for security officers and auditors, reads the API and
+takes and verifies signed evidence snapshots.")
 
 # Debian
 set(CPACK_DEB_COMPONENT_INSTALL ON)
@@ -135,7 +138,8 @@ set(CPACK_RPM_AGENT_PACKAGE_REQUIRES_PRE "shadow-utils")
 set(CPACK_RPM_COLLECTOR_PACKAGE_REQUIRES_PRE "shadow-utils")
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION /etc /etc/posture /lib /lib/systemd
     /lib/systemd/system /usr/lib/systemd /usr/lib/systemd/system /usr/share/lintian
-    /usr/share/lintian/overrides /usr/share/man /usr/share/man/man8 /usr/share/doc)
+    /usr/share/lintian/overrides /usr/share/man /usr/share/man/man1 /usr/share/man/man8
+    /usr/share/doc)
 set(CPACK_RPM_AGENT_USER_FILELIST "%config(noreplace) /etc/posture/agent.json"
     "%doc /usr/share/doc/posture-agent/copyright")
 set(CPACK_RPM_COLLECTOR_USER_FILELIST "%config(noreplace) /etc/posture/collector.json"

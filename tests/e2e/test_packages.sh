@@ -46,7 +46,7 @@ cmake -S "$POSTURE_SOURCE_DIR" -B "$work/build" -DCMAKE_BUILD_TYPE=RelWithDebInf
 	tail -n 30 "$work/cmake.log"
 	exit 1
 }
-cmake --build "$work/build" -j"$(nproc)" --target posture-agent posture-collector \
+cmake --build "$work/build" -j"$(nproc)" --target posture-agent posture-collector posturectl \
 	>"$work/build.log" 2>&1 || {
 	tail -n 30 "$work/build.log"
 	exit 1
@@ -92,9 +92,13 @@ check "agent: depends on libssl3, libcurl4, adduser ($deps)" \
 dpkg-deb -c "$collector_deb" >"$work/collector.list"
 check "collector: binary, conffile, unit" bash -c \
 	"grep -q ' ./usr/bin/posture-collector$' '$work/collector.list' && grep -q ' ./etc/posture/collector.json$' '$work/collector.list' && grep -q ' ./lib/systemd/system/posture-collector.service$' '$work/collector.list'"
+check "collector: posturectl, 0755 root" has "$work/collector.list" '^-rwxr-xr-x root/root .* \./usr/bin/posturectl$'
+check "collector: posturectl's man page, compressed" has "$work/collector.list" ' \./usr/share/man/man1/posturectl\.1\.gz$'
+check "collector: no file writable by group or others" \
+	bash -c "! grep -E '^.....w|^........w' '$work/collector.list'"
 deps=$(dpkg-deb -f "$collector_deb" Depends)
-check "collector: depends on libsqlite3-0, libuv1 ($deps)" \
-	bash -c "[[ '$deps' == *libsqlite3-0* && '$deps' == *libuv1* ]]"
+check "collector: depends on libsqlite3-0, libuv1, libcurl4 ($deps)" \
+	bash -c "[[ '$deps' == *libsqlite3-0* && '$deps' == *libuv1* && '$deps' == *libcurl4* ]]"
 
 if ! [ "$(id -u)" -eq 0 ]; then
 	echo "SKIP: installing (into a root and on this machine) needs root; run the test as root"
