@@ -202,6 +202,27 @@ static const char *const migrations[] = {
 	"  controls, evidence, remediation, opened_at, opened_seq)"
 	"  SELECT agent_id, policy_id, check_id, severity, category, title, controls, evidence,"
 	"    remediation, changed_at, seq FROM results WHERE status = 'fail';",
+
+	/*
+	 * 3: evidence snapshots (docs/evidence.md), kept once and never
+	 * changed: the triggers refuse UPDATE and DELETE, so that a snapshot
+	 * cannot be altered or removed through SQL without the chain showing it.
+	 */
+	"CREATE TABLE evidence ("
+	"  seq INTEGER PRIMARY KEY CHECK (seq > 0),"
+	"  id TEXT NOT NULL UNIQUE,"                  /* "ev-00000001" */
+	"  taken_at INTEGER NOT NULL,"
+	"  sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),"  /* of the snapshot */
+	"  previous_sha256 TEXT CHECK ((seq = 1) = (previous_sha256 IS NULL)),"
+	"  scope TEXT NOT NULL,"                      /* JSON {host, search, control} */
+	"  taken_by TEXT NOT NULL,"                   /* JSON {kind, name, role} */
+	"  size INTEGER NOT NULL,"
+	"  envelope BLOB NOT NULL"                    /* the signed envelope, byte for byte */
+	");"
+	"CREATE TRIGGER evidence_no_update BEFORE UPDATE ON evidence"
+	"  BEGIN SELECT RAISE(ABORT, 'evidence snapshots are immutable: never updated'); END;"
+	"CREATE TRIGGER evidence_no_delete BEFORE DELETE ON evidence"
+	"  BEGIN SELECT RAISE(ABORT, 'evidence snapshots are immutable: never deleted'); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -959,4 +980,9 @@ const struct store_ops store_sqlite_ops = {
 	.token_revoke = sq_token_revoke,
 	.enrollment_add = sq_enrollment_add,
 	.agent_id_taken = sq_agent_id_taken,
+	.evidence_begin = sq_evidence_begin,
+	.evidence_last = sq_evidence_last,
+	.evidence_insert = sq_evidence_insert,
+	.evidence_list = sq_evidence_list,
+	.evidence_get = sq_evidence_get,
 };
