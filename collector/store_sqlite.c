@@ -222,7 +222,15 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER evidence_no_update BEFORE UPDATE ON evidence"
 	"  BEGIN SELECT RAISE(ABORT, 'evidence snapshots are immutable: never updated'); END;"
 	"CREATE TRIGGER evidence_no_delete BEFORE DELETE ON evidence"
-	"  BEGIN SELECT RAISE(ABORT, 'evidence snapshots are immutable: never deleted'); END;",
+	"  BEGIN SELECT RAISE(ABORT, 'evidence snapshots are immutable: never deleted'); END;"
+	/* Appended only, each linked to the last: no gap, no fork, and no
+	 * INSERT OR REPLACE (whose delete fires no DELETE trigger). */
+	"CREATE TRIGGER evidence_append_only BEFORE INSERT ON evidence"
+	"  WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM evidence)"
+	"    OR NEW.previous_sha256 IS NOT (SELECT sha256 FROM evidence WHERE seq = NEW.seq - 1)"
+	"    OR EXISTS (SELECT 1 FROM evidence WHERE id = NEW.id OR sha256 = NEW.sha256)"
+	"  BEGIN SELECT RAISE(ABORT, 'evidence snapshots are immutable: only appended, each "
+	"linked to the last'); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
