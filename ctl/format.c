@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,68 +19,68 @@
 /* --- the views --------------------------------------------------------------- */
 
 static const struct fmt_col c_summary[] = {
-	{"SCOPE", "scope", FMT_TEXT}, {"NAME", "name", FMT_TEXT},   {"SCORE", "score", FMT_SCORE},
-	{"PASS", "pass", FMT_INT},    {"FAIL", "fail", FMT_INT},    {"COUNT", "count", FMT_INT},
+	{"SCOPE", "scope", FMT_TEXT, 0}, {"NAME", "name", FMT_TEXT, 0},   {"SCORE", "score", FMT_SCORE, 0},
+	{"PASS", "pass", FMT_INT, 0},    {"FAIL", "fail", FMT_INT, 0},    {"COUNT", "count", FMT_INT, 0},
 };
 static const struct fmt_col c_hosts[] = {
-	{"ID", "id", FMT_TEXT},
-	{"HOSTNAME", "hostname", FMT_TEXT},
-	{"OS", "os_id", FMT_TEXT},
-	{"VERSION", "os_version", FMT_TEXT},
-	{"SCORE", "score", FMT_SCORE},
-	{"PASS", "pass", FMT_INT},
-	{"FAIL", "fail", FMT_INT},
-	{"ERROR", "error", FMT_INT},
-	{"N/A", "not_applicable", FMT_INT},
-	{"CRITICAL", "failing.critical", FMT_INT},
-	{"HIGH", "failing.high", FMT_INT},
-	{"STALE", "stale", FMT_BOOL},
-	{"LAST_REPORT", "last_report", FMT_TEXT},
+	{"ID", "id", FMT_TEXT, 0},
+	{"HOSTNAME", "hostname", FMT_TEXT, 0},
+	{"OS", "os_id", FMT_TEXT, 0},
+	{"VERSION", "os_version", FMT_TEXT, 0},
+	{"SCORE", "score", FMT_SCORE, 0},
+	{"PASS", "pass", FMT_INT, 0},
+	{"FAIL", "fail", FMT_INT, 0},
+	{"ERROR", "error", FMT_INT, 0},
+	{"N/A", "not_applicable", FMT_INT, 0},
+	{"CRITICAL", "failing.critical", FMT_INT, 0},
+	{"HIGH", "failing.high", FMT_INT, 0},
+	{"STALE", "stale", FMT_BOOL, 0},
+	{"LAST_REPORT", "last_report", FMT_TEXT, 0},
 };
 static const struct fmt_col c_results[] = {
-	{"POLICY", "policy_id", FMT_TEXT},   {"CHECK", "check_id", FMT_TEXT},
-	{"STATUS", "status", FMT_TEXT},      {"SEVERITY", "severity", FMT_TEXT},
-	{"CATEGORY", "category", FMT_TEXT},  {"CHECKED_AT", "checked_at", FMT_TEXT},
-	{"TITLE", "title", FMT_TEXT},
+	{"POLICY", "policy_id", FMT_TEXT, 0},   {"CHECK", "check_id", FMT_TEXT, 0},
+	{"STATUS", "status", FMT_TEXT, 0},      {"SEVERITY", "severity", FMT_TEXT, 0},
+	{"CATEGORY", "category", FMT_TEXT, 0},  {"CHECKED_AT", "checked_at", FMT_TEXT, 0},
+	{"TITLE", "title", FMT_TEXT, 0},
 };
 static const struct fmt_col c_violations[] = {
-	{"ID", "id", FMT_INT},
-	{"HOST", "host", FMT_TEXT},
-	{"CHECK", "check_id", FMT_TEXT},
-	{"SEVERITY", "severity", FMT_TEXT},
-	{"CATEGORY", "category", FMT_TEXT},
-	{"STATUS", "status", FMT_TEXT},
-	{"OPENED_AT", "opened_at", FMT_TEXT},
-	{"RESOLVED_AT", "resolved_at", FMT_TEXT},
-	{"AGE_S", "age_s", FMT_INT},
-	{"TITLE", "title", FMT_TEXT},
+	{"ID", "id", FMT_INT, 0},
+	{"HOST", "host", FMT_TEXT, 0},
+	{"CHECK", "check_id", FMT_TEXT, 0},
+	{"SEVERITY", "severity", FMT_TEXT, 0},
+	{"CATEGORY", "category", FMT_TEXT, 0},
+	{"STATUS", "status", FMT_TEXT, 0},
+	{"OPENED_AT", "opened_at", FMT_TEXT, 0},
+	{"RESOLVED_AT", "resolved_at", FMT_TEXT, 0},
+	{"AGE_S", "age_s", FMT_INT, 0},
+	{"TITLE", "title", FMT_TEXT, 0},
 };
 static const struct fmt_col c_controls[] = {
-	{"FRAMEWORK", "framework", FMT_TEXT},   {"CONTROL", "id", FMT_TEXT},
-	{"SCORE", "score", FMT_SCORE},          {"PASS", "pass", FMT_INT},
-	{"FAIL", "fail", FMT_INT},              {"HOSTS_FAILING", "hosts_failing", FMT_INT},
-	{"HOSTS", "hosts", FMT_INT},
+	{"FRAMEWORK", "framework", FMT_TEXT, 0},   {"CONTROL", "id", FMT_TEXT, 0},
+	{"SCORE", "score", FMT_SCORE, 0},          {"PASS", "pass", FMT_INT, 0},
+	{"FAIL", "fail", FMT_INT, 0},              {"HOSTS_FAILING", "hosts_failing", FMT_INT, 0},
+	{"HOSTS", "hosts", FMT_INT, 0},
 };
 static const struct fmt_col c_trend[] = {
-	{"DAY", "day", FMT_TEXT},
-	{"SCORE", "score", FMT_SCORE},
-	{"PASS", "pass", FMT_INT},
-	{"FAIL", "fail", FMT_INT},
+	{"DAY", "day", FMT_TEXT, 0},
+	{"SCORE", "score", FMT_SCORE, 0},
+	{"PASS", "pass", FMT_INT, 0},
+	{"FAIL", "fail", FMT_INT, 0},
 };
 static const struct fmt_col c_evidence[] = {
-	{"ID", "id", FMT_TEXT},
-	{"SEQ", "seq", FMT_INT},
-	{"TAKEN_AT", "taken_at", FMT_TEXT},
-	{"TAKEN_BY", "taken_by.name", FMT_TEXT},
-	{"HOST", "scope.host", FMT_TEXT},
-	{"SEARCH", "scope.search", FMT_TEXT},
-	{"CONTROL", "scope.control", FMT_TEXT},
-	{"SIZE", "size", FMT_INT},
-	{"SHA256", "sha256", FMT_TEXT},
+	{"ID", "id", FMT_TEXT, 0},
+	{"SEQ", "seq", FMT_INT, 0},
+	{"TAKEN_AT", "taken_at", FMT_TEXT, 0},
+	{"TAKEN_BY", "taken_by.name", FMT_TEXT, 0},
+	{"HOST", "scope.host", FMT_TEXT, 0},
+	{"SEARCH", "scope.search", FMT_TEXT, 0},
+	{"CONTROL", "scope.control", FMT_TEXT, 0},
+	{"SIZE", "size", FMT_INT, 0},
+	{"SHA256", "sha256", FMT_TEXT, 1},
 };
 static const struct fmt_col c_fields[] = {
-	{"FIELD", "field", FMT_TEXT},
-	{"VALUE", "value", FMT_TEXT},
+	{"FIELD", "field", FMT_TEXT, 0},
+	{"VALUE", "value", FMT_TEXT, 0},
 };
 
 static const struct fmt_view views[] = {
@@ -304,7 +305,8 @@ int fmt_table(const struct fmt_view *view, const json_t *rows, size_t max_width,
 			if (rc < 0)
 				break;
 			cl->off = text.len;
-			rc = clean(raw.data ? raw.data : "", raw.len, max_width, &text, &cl->width);
+			rc = clean(raw.data ? raw.data : "", raw.len,
+				   view->cols[c].whole ? SIZE_MAX : max_width, &text, &cl->width);
 			cl->len = text.len - cl->off;
 			if (cl->width > width[c])
 				width[c] = cl->width;

@@ -5,7 +5,7 @@
  * A view names the columns of one kind of row (a host, a violation, ...):
  * each column takes one member of the row object (a dotted path reaches
  * into nested objects) and a kind that says how to print and align it.
- * format_table() and format_csv() render an array of row objects through
+ * fmt_table() and fmt_csv() render an array of row objects through
  * a view into a bounded buffer; neither trusts the JSON: any member may be
  * missing or of another type, and text is cleaned of control characters
  * before it reaches a terminal.
@@ -38,6 +38,7 @@ struct fmt_col {
 	const char *header;
 	const char *path;  /* member of the row, "a.b" for nested */
 	enum fmt_kind kind;
+	int whole;         /* never cut in a table (hashes an auditor compares) */
 };
 
 struct fmt_view {

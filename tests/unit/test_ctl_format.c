@@ -16,11 +16,11 @@
 #include "format.h"
 
 static const struct fmt_col cols[] = {
-	{"ID", "id", FMT_TEXT},
-	{"SCORE", "score", FMT_SCORE},
-	{"N", "n", FMT_INT},
-	{"OK", "ok", FMT_BOOL},
-	{"DEEP", "a.b", FMT_TEXT},
+	{"ID", "id", FMT_TEXT, 0},
+	{"SCORE", "score", FMT_SCORE, 0},
+	{"N", "n", FMT_INT, 0},
+	{"OK", "ok", FMT_BOOL, 0},
+	{"DEEP", "a.b", FMT_TEXT, 0},
 };
 static const struct fmt_view view = {"t", cols, 5};
 
