@@ -539,11 +539,24 @@ static int flatten(json_t *rows, const char *prefix, const json_t *obj, int dept
 		if (json_is_object(v) && depth < 8) {
 			rc = flatten(rows, name, v, depth + 1);
 		} else {
+			/* Scores read as everywhere else: one decimal. */
 			json_t *r = json_object();
+			json_t *val = strcmp(k, "score") == 0 && json_is_number(v)
+					      ? json_sprintf("%.1f", json_number_value(v))
+					      : json_incref(v);
 
-			if (r == NULL || json_object_set_new(r, "field", json_string(name)) != 0 ||
-			    json_object_set(r, "value", v) != 0 || json_array_append_new(rows, r) != 0)
+			/* The _new setters take their value over even when they fail. */
+			if (r == NULL || val == NULL) {
+				json_decref(r);
+				json_decref(val);
 				rc = PST_E_NOMEM;
+			} else if (json_object_set_new(r, "value", val) != 0 ||
+				   json_object_set_new(r, "field", json_string(name)) != 0) {
+				json_decref(r);
+				rc = PST_E_NOMEM;
+			} else if (json_array_append_new(rows, r) != 0) {
+				rc = PST_E_NOMEM;
+			}
 		}
 		free(name);
 	}

@@ -32,8 +32,10 @@ static int load(const char *path, EVP_PKEY *key, struct evsig_verified *v, struc
 	memset(v, 0, sizeof(*v));
 	rc = readfile("evidence file", path, EVSIG_MAX_BYTES, &buf, &len, e);
 	if (rc != 0) {
-		if (rc == PST_E_TOOBIG)
+		if (rc == PST_E_TOOBIG) {
 			pst_err_prefix(e, "step 1 (size)");
+			rc = e->code = PST_E_INVAL;
+		}
 		return rc;
 	}
 	rc = evsig_verify(buf, len, key, v, e);
