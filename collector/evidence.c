@@ -563,10 +563,10 @@ out:
 	return rc;
 }
 
-/* Compact JSON text of v with sorted keys (for the store's scope and taken_by columns). */
+/* Compact JSON text of v, members in the order the API shows them (the store's columns). */
 static char *dump(const json_t *v)
 {
-	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }
 
 static int take_once(struct evidence *ev, struct store *st, int64_t now_us,
