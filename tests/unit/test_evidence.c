@@ -166,8 +166,11 @@ static void test_chain(void **state)
 	(void)state;
 	assert_int_equal(store_evidence_last(F.st, &head, &e), 0);
 	assert_int_equal(head.seq, 0);
-	m1 = take(T0 + 100 * SEC, NULL);
+	m1 = take(T0 + 100 * SEC + 123456, NULL);
 	m2 = take(T0 + 200 * SEC, NULL);
+	/* Whole seconds, one width: string order is time order. */
+	assert_string_equal(json_string_value(json_object_get(m1, "taken_at")),
+			    "2025-11-24T16:01:40Z");
 	assert_string_equal(json_string_value(json_object_get(m1, "id")), "ev-00000001");
 	assert_int_equal(json_integer_value(json_object_get(m1, "seq")), 1);
 	assert_true(json_is_null(json_object_get(m1, "previous_sha256")));
@@ -186,6 +189,7 @@ static void test_chain(void **state)
 	assert_string_equal(v1.previous_sha256, "");
 	assert_int_equal(v2.seq, 2);
 	assert_string_equal(v2.previous_sha256, v1.sha256);
+	assert_string_equal(v1.taken_at, "2025-11-24T16:01:40Z");
 	assert_string_equal(v1.collector_id, "test-collector");
 	assert_string_equal(v1.key_id, evidence_key_id(F.ev));
 	assert_int_equal(evsig_check_link(&v1, &v2, &e), 0);
