@@ -172,6 +172,11 @@ check "GET /key: PEM content type" grep -qi '^content-type: application/x-pem-fi
 kid=$(openssl pkey -pubin -in "$work/collector/evidence.pub" -outform DER | tail -c 32 | sha256sum | cut -d' ' -f1)
 check "GET /key: X-Posture-Key-Id is the SHA-256 of the raw key" grep -qi "^x-posture-key-id: $kid" "$work/h3"
 check "snapshots name that key id" [ "$(jq -r '.key_id' "$work/ev1.json")" = "$kid" ]
+api /api/v1/evidence/key "$admin" -X DELETE -D "$work/h4" >/dev/null
+check "DELETE /key: 405, Allow: GET ($api_status)" \
+	[ "$api_status $(grep -i '^allow:' "$work/h4" | tr -d '\r')" = "405 Allow: GET" ]
+api /api/v1/evidence/ev-00000001 "$admin" -X DELETE >/dev/null
+check "DELETE a snapshot: 405 ($api_status)" [ "$api_status" = 405 ]
 api /api/v1/evidence/key "" >/dev/null
 check "GET /key without a token: 401 ($api_status)" [ "$api_status" = 401 ]
 
