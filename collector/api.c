@@ -943,8 +943,10 @@ void api_handle(void *arg, const struct http_request *req, struct http_response 
 			c.arg = seg;
 			break;
 		}
-		snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
-			 allow[0] ? ", " : "", routes[i].method);
+		/* "/api/v1/evidence/key" matches two GET patterns: name GET once. */
+		if (strstr(allow, routes[i].method) == NULL)
+			snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
+				 allow[0] ? ", " : "", routes[i].method);
 	}
 	if (rt == NULL && allow[0] != '\0') {
 		http_response_error(res, 405, "method_not_allowed", "%s is not allowed on %s; use %s",

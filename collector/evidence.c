@@ -506,6 +506,16 @@ static void evidence_id(uint64_t seq, char *buf, size_t cap)
 	snprintf(buf, cap, "ev-%08llu", (unsigned long long)seq);
 }
 
+/*
+ * taken_at in whole seconds ("2026-11-25T16:00:00Z"): one width for every
+ * snapshot, so that comparing two as strings (evsig_check_link) orders them
+ * as times; a fraction shown only when not zero would not.
+ */
+static void taken_at(int64_t now_us, char *buf, size_t cap)
+{
+	timefmt_rfc3339(now_us - now_us % 1000000, buf, cap);
+}
+
 int evidence_build(struct evidence *ev, struct store *st, int64_t now_us,
 		   const struct evidence_scope *scope, const struct evidence_taker *by,
 		   uint64_t seq, const char *previous, json_t **snapshot, struct pst_err *e)
@@ -536,7 +546,7 @@ int evidence_build(struct evidence *ev, struct store *st, int64_t now_us,
 	json_object_del(fleet, "generated_at");
 	policies = policies_list(pset);
 	evidence_id(seq, id, sizeof(id));
-	timefmt_rfc3339(now_us, at, sizeof(at));
+	taken_at(now_us, at, sizeof(at));
 	doc = json_pack("{s:s, s:s, s:I, s:o, s:s, s:o,"
 			" s:{s:s, s:s, s:s}, s:o, s:o, s:O, s:O,"
 			" s:{s:O, s:{s:o, s:I, s:I, s:I, s:I, s:I, s:I}}}",
@@ -563,10 +573,10 @@ out:
 	return rc;
 }
 
-/* Compact JSON text of v with sorted keys (for the store's scope and taken_by columns). */
+/* Compact JSON text of v, members in the order the API shows them (the store's columns). */
 static char *dump(const json_t *v)
 {
-	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }
 
 static int take_once(struct evidence *ev, struct store *st, int64_t now_us,
@@ -610,7 +620,8 @@ static int take_once(struct evidence *ev, struct store *st, int64_t now_us,
 	evidence_id(last.seq + 1, id, sizeof(id));
 	{
 		struct store_evidence_put p = {
-			.seq = last.seq + 1, .id = id, .taken_at_us = now_us, .sha256 = sha,
+			.seq = last.seq + 1, .id = id, .taken_at_us = now_us - now_us % 1000000,
+			.sha256 = sha,
 			.previous_sha256 = last.seq > 0 ? last.sha256 : NULL,
 			.scope_json = scope_text, .taken_by_json = by_text, .envelope = env,
 			.len = len,
@@ -619,7 +630,7 @@ static int take_once(struct evidence *ev, struct store *st, int64_t now_us,
 		if ((rc = store_evidence_insert(st, &p, e)) != 0 || (rc = store_commit(st, e)) != 0)
 			goto out;
 	}
-	timefmt_rfc3339(now_us, at, sizeof(at));
+	taken_at(now_us, at, sizeof(at));
 	*meta = json_pack("{s:s, s:I, s:s, s:o, s:s, s:I, s:O, s:O}", "id", id, "seq",
 			  (json_int_t)(last.seq + 1), "sha256", sha, "previous_sha256",
 			  str_or_null(last.seq > 0 ? last.sha256 : NULL), "taken_at", at, "size",

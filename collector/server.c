@@ -391,6 +391,8 @@ out_ingest:
 	if (rc != 0) {
 		/* The API failed to start: stop the store thread before the loop closes. */
 		s->stopping = true;
+		/* The agent listener would keep the loop running for ever. */
+		uv_close((uv_handle_t *)&s->listener, NULL);
 		if (s->http != NULL)
 			http_server_stop(s->http, http_stopped, s);
 		ingest_stop(s->ingest, NULL, NULL);

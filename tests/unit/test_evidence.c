@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -165,8 +166,11 @@ static void test_chain(void **state)
 	(void)state;
 	assert_int_equal(store_evidence_last(F.st, &head, &e), 0);
 	assert_int_equal(head.seq, 0);
-	m1 = take(T0 + 100 * SEC, NULL);
+	m1 = take(T0 + 100 * SEC + 123456, NULL);
 	m2 = take(T0 + 200 * SEC, NULL);
+	/* Whole seconds, one width: string order is time order. */
+	assert_string_equal(json_string_value(json_object_get(m1, "taken_at")),
+			    "2025-11-24T16:01:40Z");
 	assert_string_equal(json_string_value(json_object_get(m1, "id")), "ev-00000001");
 	assert_int_equal(json_integer_value(json_object_get(m1, "seq")), 1);
 	assert_true(json_is_null(json_object_get(m1, "previous_sha256")));
@@ -185,6 +189,7 @@ static void test_chain(void **state)
 	assert_string_equal(v1.previous_sha256, "");
 	assert_int_equal(v2.seq, 2);
 	assert_string_equal(v2.previous_sha256, v1.sha256);
+	assert_string_equal(v1.taken_at, "2025-11-24T16:01:40Z");
 	assert_string_equal(v1.collector_id, "test-collector");
 	assert_string_equal(v1.key_id, evidence_key_id(F.ev));
 	assert_int_equal(evsig_check_link(&v1, &v2, &e), 0);
@@ -514,6 +519,60 @@ static void test_key_refused(void **state)
 	F.cfg.evidence_key = saved;
 }
 
+/*
+ * A version-2 file (tests/fixtures/store/schema-v2.sql, frozen) migrates to
+ * version 3 in one step: what it held stays, and snapshots start at seq 1.
+ */
+static void test_migrate_from_v2(void **state)
+{
+	struct pst_err e = {0};
+	struct evsig_verified v;
+	json_t *meta;
+	sqlite3 *db = NULL;
+	char *schema2 = su_file_text(tu_fixture("store/schema-v2.sql")), *env;
+	size_t len;
+
+	(void)state;
+	store_close(F.st);
+	F.st = NULL;
+	assert_int_equal(unlink(F.db), 0);
+	assert_int_equal(sqlite3_open(F.db, &db), SQLITE_OK);
+	su_sql_exec(db, "BEGIN");
+	su_sql_exec(db, schema2);
+	free(schema2);
+	su_sql_exec(db, "PRAGMA user_version = 2; PRAGMA application_id = 1347638354");
+	su_sql_exec(db, "COMMIT");
+	su_sql_exec(db,
+		"INSERT INTO hosts (agent_id, hostname, first_seen, last_seen, last_report, last_seq)"
+		" VALUES ('old', 'old.example', 1764000000000000, 1764000000000000,"
+		"  1764000000000000, 3);"
+		"INSERT INTO results (agent_id, policy_id, check_id, title, category, severity,"
+		"  status, controls, evidence, seq, changed_at, checked_at) VALUES"
+		" ('old', 'base', 'pkg.security', 't', 'patch', 'medium', 'fail',"
+		"  '{\"iso27001\":[\"A.8.8\"]}', '[{\"subject\":\"s\"}]', 3, 1763900000000000,"
+		"  1764000000000000);"
+		"INSERT INTO violations (agent_id, policy_id, check_id, severity, category, title,"
+		"  controls, evidence, opened_at, opened_seq) VALUES ('old', 'base', 'pkg.security',"
+		"  'medium', 'patch', 't', '{\"iso27001\":[\"A.8.8\"]}', '[]', 1763900000000000, 3);");
+	sqlite3_close(db);
+
+	if (store_open(F.cfg.store, &F.st, &e) != 0)
+		fail_msg("open: %s", e.msg);
+	assert_int_equal(store_schema_version(F.st), 3);
+	assert_int_equal(su_raw_int(F.db, "SELECT count(*) FROM sqlite_master WHERE name IN"
+				 " ('evidence', 'evidence_no_update', 'evidence_no_delete',"
+				 "  'evidence_append_only')"), 4);
+	meta = take(T0 + 100 * SEC, NULL);
+	assert_int_equal(json_integer_value(json_object_get(meta, "seq")), 1);
+	json_decref(meta);
+	fetch("ev-00000001", &v, &env, &len);
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(json_object_get(v.snapshot, "hosts"), 0), "id")), "old");
+	assert_int_equal(json_array_size(json_object_get(v.snapshot, "violations")), 1);
+	evsig_verified_cleanup(&v);
+	free(env);
+}
+
 static void expect_parse(const char *body, int code, const char *part)
 {
 	struct evidence_scope sc;
@@ -576,6 +635,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_same_state_same_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_from_v2, setup, teardown),
 		cmocka_unit_test(test_request),
 	};
 
