@@ -89,6 +89,10 @@ ctl hosts --failing --format json
 check "hosts --failing: only web-2" [ "$(jq -r '[.hosts[].id] | join(" ")' "$work/out")" = web-2 ]
 ctl hosts --search web-1 --format csv
 check "hosts --search web-1: one row" [ "$(csv_col ID)" = web-1 ]
+ctl hosts --os debian --format csv
+check "hosts --os debian: both ($(csv_col ID | xargs))" [ "$(csv_col ID | xargs)" = "web-1 web-2" ]
+ctl hosts --stale --format csv
+check "hosts --stale: none yet, a header alone" [ "$rc $(csv_rows)" = "0 0" ]
 ctl hosts --limit 1 --format json
 check "hosts --limit 1: one host and a cursor" [ "$(jq -r '"\(.hosts | length) \(.next_cursor != null)"' "$work/out")" = "1 true" ]
 ctl hosts --limit 1
