@@ -277,6 +277,36 @@ static void http_limits_from(const struct collector_config *cfg, struct http_lim
 }
 
 /* The API: its TLS context, the route handler, the listener; then alerts and timers. */
+/*
+ * The schedule runs from the last snapshot stored, not from this start:
+ * a collector restarted more often than schedule_s still takes them, and
+ * one that was down past its time takes one at once.  With none stored
+ * yet, the first comes one interval after start.
+ */
+static uint64_t first_snapshot_ms(struct server *s, uint64_t every_ms)
+{
+	struct store_evidence_head last;
+	struct pst_err e = {0};
+	int64_t due_ms;
+
+	if (s->evidence_store == NULL && store_open(s->cfg->store, &s->evidence_store, &e) != 0) {
+		log_warn("evidence schedule: cannot read the last snapshot (%s); the first "
+			 "comes one interval from now", e.msg);
+		return every_ms;
+	}
+	if (store_evidence_last(s->evidence_store, &last, &e) != 0) {
+		log_warn("evidence schedule: cannot read the last snapshot (%s); the first "
+			 "comes one interval from now", e.msg);
+		return every_ms;
+	}
+	if (last.seq == 0)
+		return every_ms;
+	due_ms = (last.taken_at_us - timefmt_now_us()) / 1000 + (int64_t)every_ms;
+	if (due_ms < 0)
+		return 0;
+	return (uint64_t)due_ms < every_ms ? (uint64_t)due_ms : every_ms;
+}
+
 static int start_api(struct server *s, struct pst_err *e)
 {
 	const struct collector_config *cfg = s->cfg;
@@ -310,9 +340,11 @@ static int start_api(struct server *s, struct pst_err *e)
 	s->evidence_timer.data = s;
 	if (cfg->evidence_schedule_s > 0) {
 		uint64_t every = (uint64_t)cfg->evidence_schedule_s * 1000;
+		uint64_t first = first_snapshot_ms(s, every);
 
-		uv_timer_start(&s->evidence_timer, evidence_cb, every, every);
-		log_info("evidence snapshots every %u s (key id %s)", cfg->evidence_schedule_s,
+		uv_timer_start(&s->evidence_timer, evidence_cb, first, every);
+		log_info("evidence snapshots every %u s, the next in %llu s (key id %s)",
+			 cfg->evidence_schedule_s, (unsigned long long)(first / 1000),
 			 evidence_key_id(api_evidence(s->api)));
 	}
 	log_info("API on https://%s:%u (%u webhook%s for alerts)", cfg->api_host,

@@ -469,10 +469,11 @@ int store_agent_id_taken(struct store *s, const char *agent_id, bool *taken, str
  *   store_commit()           or store_rollback() on any failure
  * ------------------------------------------------------------------------ */
 
-/* The newest snapshot: seq 0 and sha256 "" when there is none. */
+/* The newest snapshot: seq 0, sha256 "" and taken_at_us 0 when there is none. */
 struct store_evidence_head {
 	uint64_t seq;
 	char sha256[65];
+	int64_t taken_at_us;
 };
 
 /*

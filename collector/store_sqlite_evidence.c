@@ -27,7 +27,7 @@ static int read_last(struct sqlite_store *q, struct store_evidence_head *last,
 	int rc;
 
 	memset(last, 0, sizeof(*last));
-	if ((rc = sq_prepare(q, "SELECT seq, sha256 FROM evidence ORDER BY seq DESC LIMIT 1", &st,
+	if ((rc = sq_prepare(q, "SELECT seq, sha256, taken_at FROM evidence ORDER BY seq DESC LIMIT 1", &st,
 			     e, "reading the last evidence snapshot")) < 0)
 		return rc;
 	rc = sqlite3_step(st);
@@ -36,6 +36,7 @@ static int read_last(struct sqlite_store *q, struct store_evidence_head *last,
 
 		last->seq = (uint64_t)sqlite3_column_int64(st, 0);
 		snprintf(last->sha256, sizeof(last->sha256), "%s", h != NULL ? h : "");
+		last->taken_at_us = sqlite3_column_int64(st, 2);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;

@@ -216,6 +216,24 @@ api /api/v1/evidence "$auditor" -X POST >"$work/m5.json"
 check "a token's snapshot between scheduled ones: 201 ($api_status)" [ "$api_status" = 201 ]
 check "collector stops cleanly with the schedule running" collector_stop
 
+# The schedule runs from the last snapshot stored, not from each start: a
+# collector that was down past its time takes one at once, and one that
+# restarts often still takes them.
+sleep 2.2
+jq '.evidence = {"schedule_s": 2}' "$conf" >"$work/c.json" && mv "$work/c.json" "$conf"
+collector_start
+api_wait
+check "overdue schedule: the next snapshot is due at once" \
+	grep -q "evidence snapshots every 2 s, the next in 0 s" "$work/collector.log"
+check "collector stops cleanly" collector_stop
+jq '.evidence = {"schedule_s": 3600}' "$conf" >"$work/c.json" && mv "$work/c.json" "$conf"
+collector_start
+api_wait
+next_s=$(sed -n 's/.*evidence snapshots every 3600 s, the next in \([0-9]*\) s.*/\1/p' "$work/collector.log" | tail -n 1)
+check "hourly schedule: the next is an hour after the last snapshot, not after start ($next_s s)" \
+	[ "${next_s:-0}" -lt 3600 -a "${next_s:-0}" -gt 3000 ]
+check "collector stops cleanly" collector_stop
+
 # Every stored snapshot verifies and links to the one before.
 prev=null
 links=ok
