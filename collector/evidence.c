@@ -593,11 +593,12 @@ static int take_once(struct evidence *ev, struct store *st, int64_t now_us,
 
 	if (scope == NULL)
 		scope = &whole;
-	if ((rc = store_evidence_begin(st, &last, e)) != 0)
+	/* Built in a read transaction: one commit's state, and no lock on the ingest. */
+	if ((rc = store_evidence_begin(st, false, &last, e)) != 0)
 		return rc;
 	rc = evidence_build(ev, st, now_us, scope, by, last.seq + 1,
 			    last.seq > 0 ? last.sha256 : NULL, &snap, e);
-	if (rc != 0)
+	if (rc != 0 || (rc = store_commit(st, e)) != 0)
 		goto out;
 	max = ev->cfg->evidence_max_bytes > 0 ? ev->cfg->evidence_max_bytes : EVSIG_MAX_BYTES;
 	rc = evsig_seal(snap, ev->key, max, &env, &len, sha, e);
@@ -618,6 +619,21 @@ static int take_once(struct evidence *ev, struct store *st, int64_t now_us,
 		goto out;
 	}
 	evidence_id(last.seq + 1, id, sizeof(id));
+	/* Stored in a short write transaction, if no other snapshot came first. */
+	{
+		struct store_evidence_head head;
+		char other[32];
+
+		if ((rc = store_evidence_begin(st, true, &head, e)) != 0)
+			goto out;
+		if (head.seq != last.seq) {
+			evidence_id(head.seq, other, sizeof(other));
+			rc = pst_err_set(e, PST_E_STORE, "snapshot %s was stored while %s was "
+					 "being built, so it is built again on top of %s", other, id,
+					 other);
+			goto out;
+		}
+	}
 	{
 		struct store_evidence_put p = {
 			.seq = last.seq + 1, .id = id, .taken_at_us = now_us - now_us % 1000000,
@@ -658,8 +674,10 @@ int evidence_take(struct evidence *ev, struct store *st, int64_t now_us,
 	*meta = NULL;
 	/*
 	 * The write lock waits for the store's busy timeout; the ingest holds it
-	 * only for a commit, so a second try nearly always gets it.  A store
-	 * failure rolled everything back, so trying again is safe.
+	 * only for a commit, so a second try nearly always gets it.  Another
+	 * snapshot stored while this one was built also ends in PST_E_STORE, and
+	 * this one is built again on top of it.  A store failure rolled
+	 * everything back, so trying again is safe.
 	 */
 	for (int attempt = 1; attempt <= BEGIN_ATTEMPTS; attempt++) {
 		rc = take_once(ev, st, now_us, scope, by, meta, e);

@@ -455,9 +455,10 @@ int store_agent_id_taken(struct store *s, const char *agent_id, bool *taken, str
 	return s->ops->agent_id_taken(s, agent_id, taken, e);
 }
 
-int store_evidence_begin(struct store *s, struct store_evidence_head *last, struct pst_err *e)
+int store_evidence_begin(struct store *s, bool write, struct store_evidence_head *last,
+			 struct pst_err *e)
 {
-	return s->ops->evidence_begin(s, last, e);
+	return s->ops->evidence_begin(s, write, last, e);
 }
 
 int store_evidence_last(struct store *s, struct store_evidence_head *last, struct pst_err *e)

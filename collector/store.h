@@ -461,10 +461,17 @@ int store_agent_id_taken(struct store *s, const char *agent_id, bool *taken, str
  * builds and seals them; the store keeps each envelope once, byte for
  * byte, and refuses to change or remove it (the table's triggers).
  *
- * Taking one is a write transaction on the caller's handle, so that the
- * chain has no fork and the document agrees with one commit:
- *   store_evidence_begin()   BEGIN IMMEDIATE, then read the last snapshot
+ * Taking one is two transactions on the caller's handle.  The document is
+ * built in a read transaction, so that its parts agree with one commit
+ * while the ingest goes on committing (WAL readers take no lock):
+ *   store_evidence_begin(s, false, &last)   BEGIN, then read the last snapshot
  *   ... store_summary(), store_host(), ... on the same handle ...
+ *   store_commit()
+ * and, once sealed, stored in a short write transaction, so that the chain
+ * has no fork:
+ *   store_evidence_begin(s, true, &now)     BEGIN IMMEDIATE; if now.seq is
+ *                                           not last.seq, another snapshot
+ *                                           came first: roll back, build again
  *   store_evidence_insert()  the sealed envelope, with seq = last.seq + 1
  *   store_commit()           or store_rollback() on any failure
  * ------------------------------------------------------------------------ */
@@ -477,11 +484,12 @@ struct store_evidence_head {
 };
 
 /*
- * Start the transaction (waiting for the busy timeout while the ingest
- * commits) and read the last snapshot into *last.  On error no
- * transaction is left open.
+ * Start a read (write false) or write transaction (write true: waiting for
+ * the busy timeout while the ingest commits) and read the last snapshot
+ * into *last.  On error no transaction is left open.
  */
-int store_evidence_begin(struct store *s, struct store_evidence_head *last, struct pst_err *e);
+int store_evidence_begin(struct store *s, bool write, struct store_evidence_head *last,
+			 struct pst_err *e);
 /* The last snapshot, outside a transaction. */
 int store_evidence_last(struct store *s, struct store_evidence_head *last, struct pst_err *e);
 

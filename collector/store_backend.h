@@ -75,7 +75,7 @@ struct store_ops {
 			      struct pst_err *e);
 
 	/* Schema version 3: evidence snapshots. */
-	int (*evidence_begin)(struct store *s, struct store_evidence_head *last,
+	int (*evidence_begin)(struct store *s, bool write, struct store_evidence_head *last,
 			      struct pst_err *e);
 	int (*evidence_last)(struct store *s, struct store_evidence_head *last,
 			     struct pst_err *e);

@@ -144,7 +144,8 @@ int sq_cursor_parse(struct sqlite_store *q, const char *cursor, size_t nkeys, js
 		    struct pst_err *e);
 
 /* store_sqlite_evidence.c */
-int sq_evidence_begin(struct store *s, struct store_evidence_head *last, struct pst_err *e);
+int sq_evidence_begin(struct store *s, bool write, struct store_evidence_head *last,
+		      struct pst_err *e);
 int sq_evidence_last(struct store *s, struct store_evidence_head *last, struct pst_err *e);
 int sq_evidence_insert(struct store *s, const struct store_evidence_put *p, struct pst_err *e);
 int sq_evidence_list(struct store *s, const struct store_page *pg, json_t **out,

@@ -47,7 +47,8 @@ static int read_last(struct sqlite_store *q, struct store_evidence_head *last,
 	return rc;
 }
 
-int sq_evidence_begin(struct store *s, struct store_evidence_head *last, struct pst_err *e)
+int sq_evidence_begin(struct store *s, bool write, struct store_evidence_head *last,
+		      struct pst_err *e)
 {
 	struct sqlite_store *q = sq(s);
 	int rc;
@@ -55,7 +56,9 @@ int sq_evidence_begin(struct store *s, struct store_evidence_head *last, struct 
 	if (!sqlite3_get_autocommit(q->db))
 		return pst_err_set(e, PST_E_STORE, "store %.300s: a transaction is already open; "
 				   "an evidence snapshot needs its own", q->path);
-	if ((rc = sq_step(q, q->stmt[S_BEGIN], e, "starting an evidence snapshot")) < 0) {
+	rc = write ? sq_step(q, q->stmt[S_BEGIN], e, "starting to store an evidence snapshot")
+		   : sq_exec(q, "BEGIN", e, "starting to read for an evidence snapshot");
+	if (rc < 0) {
 		pst_err_prefix(e, "store %.300s", q->path);
 		return rc;
 	}

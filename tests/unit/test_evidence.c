@@ -480,6 +480,70 @@ static void test_same_state_same_bytes(void **state)
 	free(env2);
 }
 
+/*
+ * Building reads in a WAL read transaction: the ingest (another handle)
+ * commits meanwhile, and the document shows the state from before it.  A
+ * snapshot stored by another handle meanwhile moves the head, and the
+ * write phase sees it instead of forking the chain.
+ */
+static void test_build_does_not_block_ingest(void **state)
+{
+	static const enum store_status fixed[4] = {STORE_PASS, STORE_PASS, STORE_PASS, STORE_PASS};
+	struct store_evidence_head last, head;
+	struct pst_err e = {0};
+	struct store *other;
+	json_t *meta, *snap = NULL;
+
+	(void)state;
+	assert_int_equal(store_open(F.cfg.store, &other, &e), 0);
+	store_set_busy_timeout(other, 100);
+	assert_int_equal(store_evidence_begin(F.st, false, &last, &e), 0);
+	assert_int_equal(last.seq, 0);
+	/* The ingest writes on its own handle while the snapshot reads. */
+	{
+		struct store *saved = F.st;
+
+		F.st = other;
+		put("bravo", 3, T0 + 20 * SEC, fixed);
+		F.st = saved;
+	}
+	assert_int_equal(evidence_build(F.ev, F.st, T0 + 30 * SEC, NULL, NULL, 1, NULL, &snap, &e),
+			 0);
+	assert_int_equal(store_commit(F.st, &e), 0);
+	/* bravo still fails in the document: its fix was committed after the read began. */
+	{
+		json_t *h;
+		size_t i;
+		bool seen = false;
+
+		json_array_foreach(json_object_get(snap, "hosts"), i, h) {
+			if (strcmp(json_string_value(json_object_get(h, "id")), "bravo") != 0)
+				continue;
+			assert_int_equal(json_integer_value(json_object_get(h, "fail")), 2);
+			assert_int_equal(json_integer_value(json_object_get(h, "last_seq")), 2);
+			seen = true;
+		}
+		assert_true(seen);
+	}
+	json_decref(snap);
+	{
+		json_t *meta2 = NULL;
+		struct evidence_taker by = {.name = "t", .role = "auditor"};
+
+		/* Another handle stores seq 1; this handle's head is then 1, not 0. */
+		assert_int_equal(evidence_take(F.ev, other, T0 + 31 * SEC, NULL, &by, &meta2, &e), 0);
+		json_decref(meta2);
+	}
+	assert_int_equal(store_evidence_begin(F.st, true, &head, &e), 0);
+	assert_int_equal(head.seq, 1);
+	store_rollback(F.st);
+	/* And a take on this handle builds on top of it. */
+	meta = take(T0 + 32 * SEC, NULL);
+	assert_int_equal(json_integer_value(json_object_get(meta, "seq")), 2);
+	json_decref(meta);
+	store_close(other);
+}
+
 static void test_too_big(void **state)
 {
 	struct pst_err e = {0};
@@ -633,6 +697,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scopes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_immutable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_state_same_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_build_does_not_block_ingest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_from_v2, setup, teardown),
