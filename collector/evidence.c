@@ -3,8 +3,9 @@
  *
  * The document is assembled from the store's readers only (store_host,
  * store_host_results, store_violations, store_summary), every page of
- * them, inside the write transaction that stores it: what a snapshot says
- * is what the API said at that commit.
+ * them, inside one read transaction: what a snapshot says is what the API
+ * said at that commit.  A short write transaction then appends it to the
+ * chain (store.h, "Evidence snapshots").
  */
 #include "evidence.h"
 

@@ -2,8 +2,9 @@
  * evidence.h - taking evidence snapshots (docs/evidence.md): the snapshot
  * document built from the store's own readers (so that the API and the
  * evidence never disagree), sealed with the collector's Ed25519 evidence
- * key (evsig.h) and stored once, linked to the one before, in one write
- * transaction (store.h, "Evidence snapshots").
+ * key (evsig.h) and stored once, linked to the one before (store.h,
+ * "Evidence snapshots": built in a read transaction, appended in a short
+ * write one).
  *
  * Used by the API (POST /api/v1/evidence, by token) and by the loop's
  * schedule timer (server.c); both run it on a thread-pool thread with a
