@@ -280,48 +280,89 @@ static json_t *score(int64_t pass, int64_t fail)
 	return json_real(s);
 }
 
-/* Every latest result of a host (all pages), kept when in the control's scope. */
+/*
+ * A paginated store reader and what to do with each item of its list:
+ * each_item() walks every page, so that a snapshot holds all of them.
+ */
+struct pager {
+	int (*read)(struct pager *p, const struct store_page *pg, json_t **doc,
+		    struct pst_err *e);
+	int (*item)(struct pager *p, json_t *item, struct pst_err *e); /* non-zero stops */
+	const char *list;                                              /* the page's array */
+};
+
+static int each_item(struct pager *p, struct pst_err *e)
+{
+	char cursor[4200] = "";
+
+	for (;;) {
+		struct store_page pg = {.cursor = cursor[0] != '\0' ? cursor : NULL, .limit = PAGE};
+		json_t *doc = NULL, *x;
+		const char *next;
+		size_t i;
+		int rc;
+
+		if ((rc = p->read(p, &pg, &doc, e)) != 0)
+			return rc;
+		json_array_foreach(json_object_get(doc, p->list), i, x)
+			if ((rc = p->item(p, x, e)) != 0)
+				break;
+		next = json_string_value(json_object_get(doc, "next_cursor"));
+		if (rc == 0 && next != NULL && strlen(next) >= sizeof(cursor))
+			rc = pst_err_set(e, PST_E_STORE, "evidence: the store's cursor for the next "
+					 "page of %s is %zu bytes, more than %zu; the snapshot would "
+					 "miss the rest, so none is taken",
+					 p->list, strlen(next), sizeof(cursor) - 1);
+		else if (rc == 0 && next != NULL)
+			snprintf(cursor, sizeof(cursor), "%s", next);
+		json_decref(doc);
+		if (rc != 0 || next == NULL)
+			return rc;
+	}
+}
+
+/* Every latest result of a host, kept when in the control's scope. */
+struct results_pager {
+	struct pager p;
+	struct store *st;
+	const char *agent_id, *control;
+	struct tally *t;
+	json_t *all;
+};
+
+static int results_read(struct pager *p, const struct store_page *pg, json_t **doc,
+			struct pst_err *e)
+{
+	struct results_pager *r = (struct results_pager *)p;
+
+	return store_host_results(r->st, r->agent_id, NULL, pg, doc, e);
+}
+
+static int results_item(struct pager *p, json_t *x, struct pst_err *e)
+{
+	struct results_pager *r = (struct results_pager *)p;
+
+	if (r->control != NULL && !has_control(json_object_get(x, "controls"), r->control))
+		return 0;
+	count_status(r->t, json_string_value(json_object_get(x, "status")));
+	return json_array_append(r->all, x) == 0 ? 0 : nomem(e);
+}
+
 static int host_results(struct store *st, const char *agent_id, const char *control,
 			struct tally *t, json_t **out, struct pst_err *e)
 {
-	char cursor[4200] = "";
-	json_t *all = json_array();
-	int rc = 0;
+	struct results_pager r = {{results_read, results_item, "results"}, st, agent_id, control,
+				  t, json_array()};
+	int rc;
 
 	*out = NULL;
-	if (all == NULL)
+	if (r.all == NULL)
 		return nomem(e);
-	for (;;) {
-		struct store_page pg = {.cursor = cursor[0] != '\0' ? cursor : NULL, .limit = PAGE};
-		json_t *doc = NULL, *r;
-		const char *next;
-		size_t i;
-
-		if ((rc = store_host_results(st, agent_id, NULL, &pg, &doc, e)) != 0)
-			break;
-		json_array_foreach(json_object_get(doc, "results"), i, r) {
-			if (control != NULL && !has_control(json_object_get(r, "controls"), control))
-				continue;
-			count_status(t, json_string_value(json_object_get(r, "status")));
-			if (json_array_append(all, r) != 0) {
-				rc = nomem(e);
-				break;
-			}
-		}
-		next = json_string_value(json_object_get(doc, "next_cursor"));
-		if (rc == 0 && next != NULL && strlen(next) < sizeof(cursor))
-			snprintf(cursor, sizeof(cursor), "%s", next);
-		else
-			next = NULL;
-		json_decref(doc);
-		if (rc != 0 || next == NULL)
-			break;
-	}
-	if (rc != 0) {
-		json_decref(all);
+	if ((rc = each_item(&r.p, e)) != 0) {
+		json_decref(r.all);
 		return rc;
 	}
-	*out = all;
+	*out = r.all;
 	return 0;
 }
 
@@ -383,65 +424,69 @@ static json_t *policies_list(json_t *set)
 }
 
 /* The hosts in scope, each HOST plus "results"; ids collects their agent ids. */
+struct hosts_pager {
+	struct pager p;
+	struct store *st;
+	const struct store_view *v;
+	const struct evidence_scope *sc;
+	json_t *hosts, *ids, *policies;
+	struct tally *t;
+	bool found;
+};
+
+static int hosts_read(struct pager *p, const struct store_page *pg, json_t **doc,
+		      struct pst_err *e)
+{
+	struct hosts_pager *h = (struct hosts_pager *)p;
+	struct store_host_filter f = {.search = h->sc->search};
+
+	return store_hosts(h->st, h->v, &f, pg, doc, e);
+}
+
+static int hosts_item(struct pager *p, json_t *x, struct pst_err *e)
+{
+	struct hosts_pager *h = (struct hosts_pager *)p;
+	const char *id = json_string_value(json_object_get(x, "id"));
+	struct tally ht = {0};
+	json_t *full = NULL, *results = NULL;
+	int rc;
+
+	if (id == NULL || (h->sc->host != NULL && strcmp(id, h->sc->host) != 0))
+		return 0;
+	h->found = true;
+	if ((rc = store_host(h->st, h->v, id, &full, e)) != 0 ||
+	    (rc = host_results(h->st, id, h->sc->control, &ht, &results, e)) != 0) {
+		json_decref(full);
+		return rc;
+	}
+	if (h->sc->control != NULL && json_array_size(results) == 0) {
+		json_decref(full);
+		json_decref(results);
+		return 0;
+	}
+	h->t->pass += ht.pass;
+	h->t->fail += ht.fail;
+	h->t->error += ht.error;
+	h->t->not_applicable += ht.not_applicable;
+	if (json_object_set_new(full, "results", results) != 0 ||
+	    add_policies(h->policies, full) != 0 ||
+	    json_object_set_new(h->ids, id, json_true()) != 0 ||
+	    json_array_append_new(h->hosts, full) != 0)
+		return nomem(e);
+	return 0;
+}
+
 static int build_hosts(struct store *st, const struct store_view *v,
 		       const struct evidence_scope *sc, json_t *hosts, json_t *ids,
 		       json_t *policies, struct tally *t, struct pst_err *e)
 {
-	struct store_host_filter f = {.search = sc->search};
-	char cursor[4200] = "";
-	bool found = false;
-	int rc = 0;
+	struct hosts_pager h = {{hosts_read, hosts_item, "hosts"}, st, v, sc, hosts, ids, policies,
+				t, false};
+	int rc;
 
-	for (;;) {
-		struct store_page pg = {.cursor = cursor[0] != '\0' ? cursor : NULL, .limit = PAGE};
-		json_t *doc = NULL, *h;
-		const char *next;
-		size_t i;
-
-		if ((rc = store_hosts(st, v, &f, &pg, &doc, e)) != 0)
-			return rc;
-		json_array_foreach(json_object_get(doc, "hosts"), i, h) {
-			const char *id = json_string_value(json_object_get(h, "id"));
-			struct tally ht = {0};
-			json_t *full = NULL, *results = NULL;
-
-			if (id == NULL || (sc->host != NULL && strcmp(id, sc->host) != 0))
-				continue;
-			found = true;
-			if ((rc = store_host(st, v, id, &full, e)) != 0 ||
-			    (rc = host_results(st, id, sc->control, &ht, &results, e)) != 0) {
-				json_decref(full);
-				break;
-			}
-			if (sc->control != NULL && json_array_size(results) == 0) {
-				json_decref(full);
-				json_decref(results);
-				continue;
-			}
-			t->pass += ht.pass;
-			t->fail += ht.fail;
-			t->error += ht.error;
-			t->not_applicable += ht.not_applicable;
-			if (json_object_set_new(full, "results", results) != 0 ||
-			    add_policies(policies, full) != 0 ||
-			    json_object_set_new(ids, id, json_true()) != 0 ||
-			    json_array_append_new(hosts, full) != 0) {
-				rc = nomem(e);
-				break;
-			}
-		}
-		next = json_string_value(json_object_get(doc, "next_cursor"));
-		if (rc == 0 && next != NULL && strlen(next) < sizeof(cursor))
-			snprintf(cursor, sizeof(cursor), "%s", next);
-		else
-			next = NULL;
-		json_decref(doc);
-		if (rc != 0)
-			return rc;
-		if (next == NULL)
-			break;
-	}
-	if (sc->host != NULL && !found)
+	if ((rc = each_item(&h.p, e)) != 0)
+		return rc;
+	if (sc->host != NULL && !h.found)
 		return pst_err_set(e, PST_E_NOENT, "no host \"%.255s\"%s: scope.host names an agent "
 				   "id (GET /api/v1/hosts lists them)", sc->host,
 				   sc->search != NULL ? " matching scope.search" : "");
@@ -449,49 +494,50 @@ static int build_hosts(struct store *st, const struct store_view *v,
 }
 
 /* Open violations of the hosts in ids (and the control), oldest first. */
+struct violations_pager {
+	struct pager p;
+	struct store *st;
+	const struct store_view *v;
+	const struct evidence_scope *sc;
+	const json_t *ids;
+	json_t *newest_first;
+};
+
+static int violations_read(struct pager *p, const struct store_page *pg, json_t **doc,
+			   struct pst_err *e)
+{
+	struct violations_pager *w = (struct violations_pager *)p;
+	struct store_violation_filter f = {.status = "open", .host = w->sc->host,
+					   .control = w->sc->control};
+
+	return store_violations(w->st, w->v, &f, pg, doc, e);
+}
+
+static int violations_item(struct pager *p, json_t *x, struct pst_err *e)
+{
+	struct violations_pager *w = (struct violations_pager *)p;
+	const char *host = json_string_value(json_object_get(x, "host"));
+
+	if (host == NULL || json_object_get(w->ids, host) == NULL)
+		return 0;
+	return json_array_append(w->newest_first, x) == 0 ? 0 : nomem(e);
+}
+
 static int build_violations(struct store *st, const struct store_view *v,
 			    const struct evidence_scope *sc, const json_t *ids, json_t *out,
 			    struct pst_err *e)
 {
-	struct store_violation_filter f = {.status = "open", .host = sc->host,
-					   .control = sc->control};
-	json_t *newest_first = json_array();
-	char cursor[4200] = "";
-	int rc = 0;
+	struct violations_pager w = {{violations_read, violations_item, "violations"}, st, v, sc,
+				     ids, json_array()};
+	int rc;
 
-	if (newest_first == NULL)
+	if (w.newest_first == NULL)
 		return nomem(e);
-	for (;;) {
-		struct store_page pg = {.cursor = cursor[0] != '\0' ? cursor : NULL, .limit = PAGE};
-		json_t *doc = NULL, *x;
-		const char *next;
-		size_t i;
-
-		if ((rc = store_violations(st, v, &f, &pg, &doc, e)) != 0)
-			break;
-		json_array_foreach(json_object_get(doc, "violations"), i, x) {
-			const char *host = json_string_value(json_object_get(x, "host"));
-
-			if (host == NULL || json_object_get(ids, host) == NULL)
-				continue;
-			if (json_array_append(newest_first, x) != 0) {
-				rc = nomem(e);
-				break;
-			}
-		}
-		next = json_string_value(json_object_get(doc, "next_cursor"));
-		if (rc == 0 && next != NULL && strlen(next) < sizeof(cursor))
-			snprintf(cursor, sizeof(cursor), "%s", next);
-		else
-			next = NULL;
-		json_decref(doc);
-		if (rc != 0 || next == NULL)
-			break;
-	}
-	for (size_t i = json_array_size(newest_first); rc == 0 && i > 0; i--)
-		if (json_array_append(out, json_array_get(newest_first, i - 1)) != 0)
+	rc = each_item(&w.p, e);
+	for (size_t i = json_array_size(w.newest_first); rc == 0 && i > 0; i--)
+		if (json_array_append(out, json_array_get(w.newest_first, i - 1)) != 0)
 			rc = nomem(e);
-	json_decref(newest_first);
+	json_decref(w.newest_first);
 	return rc;
 }
 
