@@ -102,7 +102,7 @@ async function route() {
     await found.fn(body, ...found.args);
     if (gen !== generation) return; // another view was opened meanwhile
     clear(view).append(body);
-    document.body.dataset.ready = found.name;
+    document.body.dataset.ready = hash; // tests wait for this
   } catch (e) {
     if (gen !== generation) return;
     clear(view).append(errorBox(e));

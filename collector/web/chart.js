@@ -3,7 +3,7 @@ import { svg, el } from './dom.js';
 
 // points: [{day: "2026-11-25", score: 87.5 | null}], oldest first.
 export function trendChart(points, { title = 'Fleet score', days = 30 } = {}) {
-  const W = 640, H = 220, L = 44, R = 12, T = 12, B = 28;
+  const W = 960, H = 240, L = 44, R = 16, T = 12, B = 28;
   const plotW = W - L - R, plotH = H - T - B;
   const end = Date.UTC(...todayParts());
   const start = end - (days - 1) * 86400000;

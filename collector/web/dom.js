@@ -84,7 +84,8 @@ export const CATEGORIES = [
 export function categoryName(c) {
   const known = CATEGORIES.find(([k]) => k === c);
   if (known) return known[1];
-  return String(c || 'other').replace(/_/g, ' ');
+  const name = String(c || 'other').replace(/_/g, ' ');
+  return name.charAt(0).toUpperCase() + name.slice(1);
 }
 
 export function sevBadge(sev) {

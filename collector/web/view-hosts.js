@@ -140,10 +140,18 @@ export async function renderHost(root, rawId) {
       const list = shown.filter((r) => r.category === cat)
         .sort((a, b) => (order[a.status] ?? 5) - (order[b.status] ?? 5) || sevOrder(a.severity) - sevOrder(b.severity) || a.check_id.localeCompare(b.check_id));
       const sc = (host.categories || {})[cat];
+      // What needs attention first; what passes folded away, one click from view.
+      const calm = list.filter((r) => r.status === 'pass' || r.status === 'not_applicable');
+      const loud = list.filter((r) => !calm.includes(r));
+      const nPass = calm.filter((r) => r.status === 'pass').length;
       box.append(el('section.card.category', { 'data-category': cat },
         el('div.card-head', null, el('h2', { text: categoryName(cat) }),
           sc ? el(`span.${scoreClass(sc.score)}`, { text: `${fmtScore(sc.score)} · ${sc.pass} pass, ${sc.fail} fail` }) : null),
-        list.map((r) => resultItem(r))));
+        loud.map((r) => resultItem(r)),
+        loud.length === 0 && calm.length > 0 ? el('p.good-news', { text: 'Every check in this category passes or does not apply.' }) : null,
+        calm.length ? el('details.passing', { open: statusFilter.value === 'pass' || null },
+          el('summary', { text: `${nPass} passing${calm.length > nPass ? `, ${calm.length - nPass} not applicable` : ''}` }),
+          calm.map((r) => resultItem(r))) : null));
     }
   };
   statusFilter.addEventListener('change', draw);

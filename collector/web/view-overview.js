@@ -44,6 +44,7 @@ export async function renderOverview(root) {
   const byAge = v.open_by_age || {};
   const hosts = sum.hosts || {};
 
+  root.append(el('p.print-only.report-head', { text: `posture compliance report · collector ${document.getElementById('collector').textContent.replace(/^collector /, '') || location.host}` }));
   root.append(el('div.view-head', null,
     el('h1', { text: 'Compliance overview' }),
     el('p.muted', { text: `Fleet state at ${fmtTime(sum.generated_at)}` }),
