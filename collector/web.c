@@ -21,28 +21,32 @@ const struct web_asset *web_asset_find(const char *name, size_t len)
 	return NULL;
 }
 
-bool web_etag_matches(const char *inm, const char *etag)
+bool web_etag_matches(const char *inm, size_t len, const char *etag)
 {
-	size_t elen = strlen(etag);
+	size_t elen = strlen(etag), i = 0;
 
 	if (inm == NULL)
 		return false;
-	while (*inm != '\0') {
-		size_t n;
+	while (i < len) {
+		size_t start, end;
 
-		while (*inm == ' ' || *inm == '\t' || *inm == ',')
-			inm++;
-		if (*inm == '*')
+		while (i < len && (inm[i] == ' ' || inm[i] == '\t' || inm[i] == ','))
+			i++;
+		if (i == len)
+			break;
+		if (inm[i] == '*')
 			return true;
 		/* If-None-Match compares weakly: W/"x" matches "x". */
-		if (strncmp(inm, "W/", 2) == 0)
-			inm += 2;
-		n = strcspn(inm, ",");
-		while (n > 0 && (inm[n - 1] == ' ' || inm[n - 1] == '\t'))
-			n--;
-		if (n == elen && memcmp(inm, etag, n) == 0)
+		if (len - i >= 2 && inm[i] == 'W' && inm[i + 1] == '/')
+			i += 2;
+		start = i;
+		while (i < len && inm[i] != ',')
+			i++;
+		end = i;
+		while (end > start && (inm[end - 1] == ' ' || inm[end - 1] == '\t'))
+			end--;
+		if (end - start == elen && memcmp(inm + start, etag, elen) == 0)
 			return true;
-		inm += strcspn(inm, ",");
 	}
 	return false;
 }
@@ -73,6 +77,7 @@ bool web_handle(const struct http_request *req, struct http_response *res)
 {
 	const char *p = req->path;
 	const struct web_asset *a;
+	const char *inm;
 	bool head = strcmp(req->method, "HEAD") == 0;
 
 	if (strcmp(p, "/") != 0 && strcmp(p, "/ui") != 0 && strncmp(p, "/ui/", 4) != 0)
@@ -100,7 +105,8 @@ bool web_handle(const struct http_request *req, struct http_response *res)
 	http_response_header(res, "Cache-Control", "no-cache");
 	common_headers(res);
 	res->body_len = a->len;
-	if (web_etag_matches(http_header(req, "If-None-Match"), a->etag)) {
+	inm = http_header(req, "If-None-Match");
+	if (inm != NULL && web_etag_matches(inm, strlen(inm), a->etag)) {
 		res->status = 304;
 		return true;
 	}

@@ -38,10 +38,10 @@ extern const size_t web_nassets;
 const struct web_asset *web_asset_find(const char *name, size_t len);
 
 /*
- * Does if_none_match (an If-None-Match header's value, or NULL) name etag?
+ * Does an If-None-Match header's value (len bytes; NULL: absent) name etag?
  * Handles lists, weak tags (W/"...") and "*".
  */
-bool web_etag_matches(const char *if_none_match, const char *etag);
+bool web_etag_matches(const char *if_none_match, size_t len, const char *etag);
 
 /*
  * Answer req when its path is the dashboard's ("/", "/ui", "/ui/..."):

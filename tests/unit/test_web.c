@@ -188,11 +188,17 @@ static void test_head_and_304(void **state)
 	assert_int_equal(res.status, 200);
 	res_free(&res);
 
-	assert_false(web_etag_matches(NULL, a->etag));
-	assert_false(web_etag_matches("", a->etag));
-	assert_false(web_etag_matches(",,, ", a->etag));
-	assert_true(web_etag_matches(" ,  \"x\" ,W/\"y\"", "\"y\""));
-	assert_false(web_etag_matches("\"y", "\"y\""));
+	assert_false(web_etag_matches(NULL, 0, a->etag));
+	assert_false(web_etag_matches("", 0, a->etag));
+	assert_false(web_etag_matches(",,, ", 4, a->etag));
+	inm[0] = '\0';
+	strcat(inm, " ,  \"x\" ,W/\"y\"");
+	assert_true(web_etag_matches(inm, strlen(inm), "\"y\""));
+	assert_false(web_etag_matches(inm, strlen(inm) - 1, "\"y\""));
+	assert_true(web_etag_matches("\"y\" ", 4, "\"y\""));
+	assert_false(web_etag_matches("\"y", 2, "\"y\""));
+	assert_false(web_etag_matches("\"y\"", 2, "\"y\"")); /* the length, not the NUL, ends it */
+	assert_false(web_etag_matches("W/", 2, "\"y\""));
 }
 
 static void test_redirects_and_refusals(void **state)
