@@ -206,6 +206,28 @@ try {
   await page.waitForSelector('#main .state-loading', { state: 'detached' });
   check('violations: an empty result says so', (await text('#main .state-empty strong')).startsWith('No violations match'));
 
+  // --- states and layout ---------------------------------------------------------------------
+  expectStatus = 404;
+  await page.evaluate(() => { location.hash = '#/hosts/no-such-host'; });
+  await page.waitForSelector('#view .alert-error');
+  const nf = await text('#view .alert-error');
+  check('an unknown host gives a clear error, not a blank page', nf.startsWith('Not found.') && nf.includes('no-such-host'), nf);
+  expectStatus = null;
+  // Keyboard: the navigation is reachable with Tab and followed with Enter.
+  await page.focus('nav a[data-view="overview"]');
+  await page.keyboard.press('Tab');
+  check('keyboard: Tab moves along the navigation', await page.evaluate(() => document.activeElement.dataset.view === 'controls'));
+  await page.keyboard.press('Enter');
+  await ready('#/controls');
+  ok('keyboard: Enter opens a view');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await nav('overview');
+  check('a phone-sized window needs no sideways scrolling',
+    await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1),
+    await page.evaluate(() => `${document.documentElement.scrollWidth} > ${window.innerWidth}`));
+  await page.screenshot({ path: path.join(out, 'overview-narrow.png'), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+
   // --- evidence ----------------------------------------------------------------------------
   if (!evidenceServed) {
     console.log('*** SKIPPED: evidence snapshots (this collector answers 404 for /api/v1/evidence); only the "not available" state is checked');
