@@ -24,20 +24,39 @@ function takenBy(t) {
   return [t.name, t.role ? `(${t.role})` : null].filter(Boolean).join(' ') || t.kind || '—';
 }
 
+// Fetch path with the token and hand the bytes to the browser as a file.
+async function saveAs(path, name) {
+  const res = await api.request('GET', path, { raw: true });
+  const blob = await res.blob();
+  const url = URL.createObjectURL(blob);
+  const a = el('a.sr-only', { href: url, download: name, text: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  return blob;
+}
+
 async function download(ev, status) {
   const name = `evidence-${String(ev.seq).padStart(6, '0')}.json`;
+  status.className = 'status-line';
   status.textContent = `Downloading ${name}…`;
   try {
-    const res = await api.request('GET', `/api/v1/evidence/${api.enc(ev.id)}`, { raw: true });
-    const blob = await res.blob();
-    const url = URL.createObjectURL(blob);
-    const a = el('a.sr-only', { href: url, download: name, text: name });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    const blob = await saveAs(`/api/v1/evidence/${api.enc(ev.id)}`, name);
     status.textContent = `Saved ${name} (${fmtSize(blob.size)}). Verify it with: posturectl evidence verify ${name} --key evidence.pub`;
   } catch (e) {
+    status.className = 'status-line alert alert-error';
+    status.textContent = `Download failed: ${e.message}`;
+  }
+}
+
+async function downloadKey(status) {
+  status.className = 'status-line';
+  try {
+    await saveAs('/api/v1/evidence/key', 'evidence.pub');
+    status.textContent = 'Saved evidence.pub, the collector\'s public key: compare it with the one from the deployment before trusting it.';
+  } catch (e) {
+    status.className = 'status-line alert alert-error';
     status.textContent = `Download failed: ${e.message}`;
   }
 }
@@ -86,12 +105,14 @@ export async function renderEvidence(root) {
       }
     },
   }, el('span.filter', null, el('label', { for: 'ev-host', text: 'Host' }), scopeHost),
-  el('span.filter', null, el('label', { for: 'ev-control', text: 'Control' }), scopeControl), take);
+  el('span.filter', null, el('label', { for: 'ev-control', text: 'Control' }), scopeControl), take,
+  el('button.btn', { type: 'button', id: 'ev-key', text: 'Download public key', onclick: () => downloadKey(status) }));
   const box = el('section.card.flush');
   root.append(form, status, box);
 
   function draw() {
     clear(box);
+    list.items.sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0)); // newest first
     if (list.items.length === 0) {
       box.append(empty('No snapshots yet.', 'An auditor takes the first one with the button above, or with posturectl evidence take.'));
       return;

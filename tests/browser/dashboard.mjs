@@ -265,6 +265,9 @@ try {
     fs.writeFileSync(path.join(out, 'evidence-id.txt'), id);
     const doc = JSON.parse(fs.readFileSync(path.join(out, 'evidence-download.json'), 'utf8'));
     check('evidence: the download is a signed envelope', doc.format === 'posture.evidence.v1' && typeof doc.signature === 'string', JSON.stringify(Object.keys(doc)));
+    const [kd] = await Promise.all([page.waitForEvent('download'), page.click('#ev-key')]);
+    await kd.saveAs(path.join(out, 'evidence.pub'));
+    check('evidence: the public key downloads as PEM', fs.readFileSync(path.join(out, 'evidence.pub'), 'utf8').startsWith('-----BEGIN PUBLIC KEY-----'));
     await shot('evidence');
   }
 

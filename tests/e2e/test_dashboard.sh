@@ -156,6 +156,7 @@ ls "$artifacts"
 if [ "$evidence" = yes ]; then
 	check "the downloaded snapshot is the one the API serves" \
 		cmp -s "$artifacts/evidence-download.json" <(api "/api/v1/evidence/$(cat "$artifacts/evidence-id.txt")" "$auditor")
+	check "the downloaded key is the collector's evidence.pub" cmp -s "$artifacts/evidence.pub" "$work/collector/evidence.pub"
 fi
 collector_stop && ok "the collector stops cleanly" || bad "collector stop" "non-zero exit"
 finish
