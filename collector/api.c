@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "enroll.h"
+#include "evidence.h"
 #include "log.h"
 #include "prom.h"
 #include "store.h"
@@ -36,11 +37,13 @@
 #define ROLE(r) (1u << (r))
 #define READERS (ROLE(STORE_ROLE_ISO) | ROLE(STORE_ROLE_AUDITOR) | ROLE(STORE_ROLE_ADMIN))
 #define ADMINS ROLE(STORE_ROLE_ADMIN)
+#define AUDITORS (ROLE(STORE_ROLE_AUDITOR) | ROLE(STORE_ROLE_ADMIN))
 #define PUBLIC 0u
 
 struct api {
 	const struct collector_config *cfg;
 	char *collector_id;
+	struct evidence *ev;      /* the evidence key, loaded once */
 	pthread_mutex_t lock;     /* guards pool and live */
 	struct store *pool[API_POOL_MAX];
 	size_t npool;
@@ -482,6 +485,106 @@ static void r_token_revoke(struct call *c)
 	c->res->status = 204;
 }
 
+/* --- evidence snapshots (evidence.h, docs/evidence.md) --- */
+
+static void r_evidence_take(struct call *c)
+{
+	struct evidence_scope scope;
+	struct evidence_taker by = {.name = c->tok.name, .role = store_role_name(c->tok.role)};
+	struct pst_err e = {0};
+	json_t *meta = NULL;
+	char loc[128];
+	int rc;
+
+	if (evidence_request_parse((const char *)c->req->body, c->req->body_len, &scope, &e) != 0) {
+		http_response_error(c->res, 400, "invalid_body", "%s", e.msg);
+		return;
+	}
+	rc = evidence_take(c->api->ev, c->st, c->now_us, &scope, &by, &meta, &e);
+	evidence_scope_cleanup(&scope);
+	if (rc == PST_E_TOOBIG) {
+		http_response_error(c->res, 400, "snapshot_too_large", "%s", e.msg);
+		return;
+	}
+	if (rc != 0)
+		return store_failed(c, rc, &e);
+	log_info("evidence: snapshot %s taken by token %" PRId64 " (%s), sha256 %s",
+		 json_string_value(json_object_get(meta, "id")), c->tok.id, c->tok.name,
+		 json_string_value(json_object_get(meta, "sha256")));
+	snprintf(loc, sizeof(loc), "/api/v1/evidence/%s",
+		 json_string_value(json_object_get(meta, "id")));
+	send_json(c, 201, meta);
+	if (c->res->status == 201)
+		http_response_header(c->res, "Location", loc);
+}
+
+static void r_evidence_list(struct call *c)
+{
+	struct store_page pg;
+	struct pst_err e = {0};
+	char cursor[API_PARAM_MAX];
+	json_t *doc = NULL;
+	int rc;
+
+	if (!page(c, &pg, cursor, sizeof(cursor)))
+		return;
+	if ((rc = store_evidence_list(c->st, &pg, &doc, &e)) != 0)
+		return store_failed(c, rc, &e);
+	send_json(c, 200, doc);
+}
+
+static void r_evidence_key(struct call *c)
+{
+	const char *pem = evidence_public_pem(c->api->ev);
+
+	c->res->body = strdup(pem);
+	if (c->res->body == NULL) {
+		http_response_error(c->res, 500, "internal", "out of memory");
+		return;
+	}
+	c->res->body_len = strlen(pem);
+	c->res->status = 200;
+	snprintf(c->res->content_type, sizeof(c->res->content_type), "application/x-pem-file");
+	http_response_header(c->res, "X-Posture-Key-Id", evidence_key_id(c->api->ev));
+}
+
+/* "ev-" and 8 to 20 digits. */
+static bool evidence_id_valid(const char *id)
+{
+	size_t n;
+
+	if (strncmp(id, "ev-", 3) != 0)
+		return false;
+	n = strspn(id + 3, "0123456789");
+	return n >= 8 && n <= 20 && id[3 + n] == '\0';
+}
+
+static void r_evidence_get(struct call *c)
+{
+	struct pst_err e = {0};
+	char sha[65], etag[72];
+	char *env = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!evidence_id_valid(c->arg)) {
+		http_response_error(c->res, 400, "invalid_parameter",
+				    "\"%.64s\" is not an evidence snapshot id (\"ev-\" and 8 to 20 "
+				    "digits, as GET /api/v1/evidence lists them)", c->arg);
+		return;
+	}
+	if ((rc = store_evidence_get(c->st, c->arg, &env, &len, sha, &e)) != 0)
+		return store_failed(c, rc, &e);
+	free(c->res->body);
+	c->res->body = env;
+	c->res->body_len = len;
+	c->res->status = 200;
+	snprintf(c->res->content_type, sizeof(c->res->content_type), "application/json");
+	snprintf(etag, sizeof(etag), "\"%s\"", sha);
+	http_response_header(c->res, "ETag", etag);
+	http_response_header(c->res, "Cache-Control", "private, immutable");
+}
+
 static void r_enroll(struct call *c)
 {
 	enroll_route(c->st, c->api->cfg, c->now_us, c->req, c->res);
@@ -655,6 +758,7 @@ static const char *const p_violations[] = {"limit", "cursor", "status", "severit
 					   "control", "category", "since", NULL};
 static const char *const p_controls[] = {"framework", NULL};
 static const char *const p_trend[] = {"days", NULL};
+static const char *const p_page[] = {"limit", "cursor", NULL};
 
 #define METRICS_ROLES (READERS | 0x80000000u) /* the flag: also metrics_allow addresses */
 
@@ -671,6 +775,11 @@ static const struct route routes[] = {
 	{"POST", "/api/v1/tokens", ADMINS, r_token_create, p_none},
 	{"DELETE", "/api/v1/tokens/{}", ADMINS, r_token_revoke, p_none},
 	{"POST", "/api/v1/enroll", PUBLIC, r_enroll, p_none},
+	{"POST", "/api/v1/evidence", AUDITORS, r_evidence_take, p_none},
+	{"GET", "/api/v1/evidence", READERS, r_evidence_list, p_page},
+	/* Before "{}", which "key" would match too. */
+	{"GET", "/api/v1/evidence/key", READERS, r_evidence_key, p_none},
+	{"GET", "/api/v1/evidence/{}", READERS, r_evidence_get, p_none},
 	{"GET", "/metrics", METRICS_ROLES, r_metrics, p_none},
 };
 
@@ -837,8 +946,10 @@ void api_handle(void *arg, const struct http_request *req, struct http_response 
 			c.arg = seg;
 			break;
 		}
-		snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
-			 allow[0] ? ", " : "", routes[i].method);
+		/* "/api/v1/evidence/key" matches two GET patterns: name GET once. */
+		if (strstr(allow, routes[i].method) == NULL)
+			snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
+				 allow[0] ? ", " : "", routes[i].method);
 	}
 	if (rt == NULL && allow[0] != '\0') {
 		http_response_error(res, 405, "method_not_allowed", "%s is not allowed on %s; use %s",
@@ -880,6 +991,13 @@ int api_new(const struct collector_config *cfg, const char *collector_id, struct
 	}
 	a->cfg = cfg;
 	pthread_mutex_init(&a->lock, NULL);
+	/* The evidence key once, now: a missing or exposed key fails the start. */
+	if (evidence_new(cfg, collector_id, &a->ev, e) != 0) {
+		int rc = e != NULL ? e->code : PST_E_INVAL;
+
+		api_free(a);
+		return rc;
+	}
 	/* Open one handle now, so that a store the API cannot read fails the start. */
 	st = pool_take(a, e);
 	if (st == NULL) {
@@ -898,8 +1016,14 @@ void api_free(struct api *a)
 	for (size_t i = 0; i < a->npool; i++)
 		store_close(a->pool[i]);
 	pthread_mutex_destroy(&a->lock);
+	evidence_free(a->ev);
 	free(a->collector_id);
 	free(a);
+}
+
+struct evidence *api_evidence(struct api *a)
+{
+	return a->ev;
 }
 
 void api_set_live(struct api *a, const struct api_live *l)

@@ -42,6 +42,9 @@ int api_new(const struct collector_config *cfg, const char *collector_id, struct
 	    struct pst_err *e);
 void api_free(struct api *a);
 
+/* The evidence signer the API loaded (evidence.h), for the schedule; borrowed. */
+struct evidence *api_evidence(struct api *a);
+
 /* The http_handler: arg is the struct api. */
 void api_handle(void *arg, const struct http_request *req, struct http_response *res);
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "evsig.h"
 #include "frame.h"
 #include "log.h"
 #include "pki.h"
@@ -30,8 +31,10 @@
 static const char *const top_keys[] = {
 	"collector_id", "agent_listen", "api_listen", "ca", "ca_key", "cert", "key",
 	"evidence_key", "evidence_pub", "store", "log_level", "limits", "store_tuning", "api",
-	"metrics", "alerts", NULL,
+	"metrics", "alerts", "evidence", NULL,
 };
+
+static const char *const evidence_keys[] = { "schedule_s", "max_bytes", NULL };
 
 static const char *const api_keys[] = {
 	"max_header_bytes", "max_body_bytes", "request_timeout_ms", "keepalive_timeout_ms",
@@ -94,6 +97,8 @@ void collector_config_defaults(struct collector_config *c)
 	c->alert_min_backoff_ms = 1000;
 	c->alert_max_backoff_ms = 300000;
 	c->alert_poll_ms = 1000;
+	c->evidence_schedule_s = 86400;
+	c->evidence_max_bytes = 64 * MIB;
 }
 
 void collector_config_cleanup(struct collector_config *c)
@@ -415,6 +420,28 @@ out:
 	return rc;
 }
 
+static int read_evidence(const char *file, const json_t *doc, struct collector_config *c,
+			 struct pst_err *e)
+{
+	const json_t *o;
+	char *where = NULL;
+	int rc;
+
+	if ((rc = get_object(file, doc, "evidence", &o, e)) != 0 || o == NULL)
+		return rc;
+	if ((rc = conf_check_keys(file, "evidence", o, evidence_keys, e)) != 0)
+		return rc;
+	if (asprintf(&where, "%s: evidence", file) < 0)
+		return pst_err_set(e, PST_E_NOMEM, "out of memory");
+	/* 0 turns the schedule off. */
+	rc = get_u32(where, o, "schedule_s", 0, 366 * 86400, &c->evidence_schedule_s, e);
+	if (rc == 0)
+		rc = get_u32(where, o, "max_bytes", 64 * KIB, EVSIG_MAX_BYTES,
+			     &c->evidence_max_bytes, e);
+	free(where);
+	return rc;
+}
+
 /* Checks between values that pass alone; see the top of the file. */
 static int cross_check(const char *file, const struct collector_config *c, struct pst_err *e)
 {
@@ -495,7 +522,8 @@ static int read_doc(const char *file, const char *base, const json_t *doc,
 	}
 	if ((rc = read_limits(file, doc, c, e)) != 0 || (rc = read_tuning(file, doc, c, e)) != 0 ||
 	    (rc = read_api(file, doc, c, e)) != 0 || (rc = read_metrics(file, doc, c, e)) != 0 ||
-	    (rc = read_alerts(file, base, doc, c, e)) != 0)
+	    (rc = read_alerts(file, base, doc, c, e)) != 0 ||
+	    (rc = read_evidence(file, doc, c, e)) != 0)
 		return rc;
 	return cross_check(file, c, e);
 }

@@ -76,6 +76,12 @@ struct collector_config {
 	uint32_t alert_min_backoff_ms; /* default 1000, doubling per attempt */
 	uint32_t alert_max_backoff_ms; /* default 300000 */
 	uint32_t alert_poll_ms;        /* the delivery thread looks this often; default 1000 */
+
+	/* "evidence": {...} */
+	uint32_t evidence_schedule_s;  /* a fleet-wide snapshot this often; 0: never;
+					  default 86400 */
+	uint32_t evidence_max_bytes;   /* largest envelope; default 64 MiB, at most
+					  EVSIG_MAX_BYTES */
 };
 
 /*

@@ -15,6 +15,7 @@
 
 #include "conn.h"
 #include "conf.h"
+#include "evidence.h"
 #include "log.h"
 #include "store.h"
 #include "tls.h"
@@ -86,6 +87,7 @@ static void ingest_stopped(void *arg)
 	uv_close((uv_handle_t *)&s->sigint, NULL);
 	uv_close((uv_handle_t *)&s->live_timer, NULL);
 	uv_close((uv_handle_t *)&s->stale_timer, NULL);
+	uv_close((uv_handle_t *)&s->evidence_timer, NULL);
 }
 
 static void http_stopped(void *arg)
@@ -176,10 +178,55 @@ static void stale_cb(uv_timer_t *t)
 		s->stale_busy = true;
 }
 
+/* Off the loop: a fleet-wide evidence snapshot, one log line either way. */
+static void evidence_work_cb(uv_work_t *w)
+{
+	struct server *s = w->data;
+	struct pst_err e = {0};
+	json_t *meta = NULL;
+
+	if (s->evidence_store == NULL &&
+	    store_open(s->cfg->store, &s->evidence_store, &e) != 0) {
+		log_error("scheduled evidence snapshot: cannot open the store: %s", e.msg);
+		return;
+	}
+	if (evidence_take(api_evidence(s->api), s->evidence_store, timefmt_now_us(), NULL, NULL,
+			  &meta, &e) != 0) {
+		log_error("scheduled evidence snapshot failed (tried again in %u s): %s",
+			  s->cfg->evidence_schedule_s, e.msg);
+		return;
+	}
+	log_info("scheduled evidence snapshot %s taken: sha256 %s, %lld bytes",
+		 json_string_value(json_object_get(meta, "id")),
+		 json_string_value(json_object_get(meta, "sha256")),
+		 (long long)json_integer_value(json_object_get(meta, "size")));
+	json_decref(meta);
+}
+
+static void evidence_done_cb(uv_work_t *w, int status)
+{
+	struct server *s = w->data;
+
+	(void)status;
+	s->evidence_busy = false;
+	check_stopped(s);
+}
+
+static void evidence_cb(uv_timer_t *t)
+{
+	struct server *s = t->data;
+
+	if (s->evidence_busy || s->stopping)
+		return;
+	s->evidence_work.data = s;
+	if (uv_queue_work(s->loop, &s->evidence_work, evidence_work_cb, evidence_done_cb) == 0)
+		s->evidence_busy = true;
+}
+
 static void check_stopped(struct server *s)
 {
 	if (!s->stopping || s->nconns > 0 || s->http != NULL || s->stale_busy ||
-	    s->ingest_stopping)
+	    s->evidence_busy || s->ingest_stopping)
 		return;
 	s->ingest_stopping = true;
 	log_info("every connection closed; committing what the store holds");
@@ -201,6 +248,7 @@ static void on_signal(uv_signal_t *h, int signum)
 	s->stopping = true;
 	uv_close((uv_handle_t *)&s->listener, NULL);
 	uv_timer_stop(&s->stale_timer);
+	uv_timer_stop(&s->evidence_timer);
 	for (c = s->conns; c != NULL; c = next) {
 		next = c->next;
 		conn_drain(c);
@@ -258,6 +306,15 @@ static int start_api(struct server *s, struct pst_err *e)
 	s->stale_timer.data = s;
 	uv_timer_start(&s->live_timer, live_cb, 0, 1000);
 	uv_timer_start(&s->stale_timer, stale_cb, 1000, (uint64_t)cfg->stale_check_s * 1000);
+	uv_timer_init(s->loop, &s->evidence_timer);
+	s->evidence_timer.data = s;
+	if (cfg->evidence_schedule_s > 0) {
+		uint64_t every = (uint64_t)cfg->evidence_schedule_s * 1000;
+
+		uv_timer_start(&s->evidence_timer, evidence_cb, every, every);
+		log_info("evidence snapshots every %u s (key id %s)", cfg->evidence_schedule_s,
+			 evidence_key_id(api_evidence(s->api)));
+	}
 	log_info("API on https://%s:%u (%u webhook%s for alerts)", cfg->api_host,
 		 http_server_port(s->http), (unsigned)cfg->nwebhooks, cfg->nwebhooks == 1 ? "" : "s");
 	return 0;
@@ -334,6 +391,8 @@ out_ingest:
 	if (rc != 0) {
 		/* The API failed to start: stop the store thread before the loop closes. */
 		s->stopping = true;
+		/* The agent listener would keep the loop running for ever. */
+		uv_close((uv_handle_t *)&s->listener, NULL);
 		if (s->http != NULL)
 			http_server_stop(s->http, http_stopped, s);
 		ingest_stop(s->ingest, NULL, NULL);
@@ -342,6 +401,7 @@ out_ingest:
 	alerts_stop(s->alerts);
 	ingest_free(s->ingest);
 	store_close(s->stale_store);
+	store_close(s->evidence_store);
 	api_free(s->api);
 out_handles:
 	uv_walk(&loop, close_walk_cb, NULL);

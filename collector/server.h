@@ -8,7 +8,8 @@
  * agents resend what was not acknowledged.
  *
  * The same loop serves the HTTPS API (http.h, api.h); a timer looks for
- * hosts gone stale on a thread-pool thread; alerts are delivered by their
+ * hosts gone stale on a thread-pool thread, another takes the scheduled
+ * evidence snapshots there (evidence.h); alerts are delivered by their
  * own thread (alerts.h).
  */
 #ifndef POSTURE_SERVER_H
@@ -43,6 +44,10 @@ struct server {
 	uv_work_t stale_work;
 	bool stale_busy;
 	struct store *stale_store; /* the stale check's own handle, used off the loop */
+	uv_timer_t evidence_timer; /* scheduled evidence snapshots (evidence.schedule_s) */
+	uv_work_t evidence_work;
+	bool evidence_busy;
+	struct store *evidence_store; /* the schedule's own handle, used off the loop */
 	int64_t started_us;
 	uv_tcp_t listener;
 	uv_signal_t sigterm, sigint;

@@ -454,3 +454,33 @@ int store_agent_id_taken(struct store *s, const char *agent_id, bool *taken, str
 		return pst_err_set(e, PST_E_INVAL, "store %s: no agent id given", s->spec);
 	return s->ops->agent_id_taken(s, agent_id, taken, e);
 }
+
+int store_evidence_begin(struct store *s, struct store_evidence_head *last, struct pst_err *e)
+{
+	return s->ops->evidence_begin(s, last, e);
+}
+
+int store_evidence_last(struct store *s, struct store_evidence_head *last, struct pst_err *e)
+{
+	return s->ops->evidence_last(s, last, e);
+}
+
+int store_evidence_insert(struct store *s, const struct store_evidence_put *p,
+			  struct pst_err *e)
+{
+	return s->ops->evidence_insert(s, p, e);
+}
+
+int store_evidence_list(struct store *s, const struct store_page *pg, json_t **out,
+			struct pst_err *e)
+{
+	return s->ops->evidence_list(s, pg, out, e);
+}
+
+int store_evidence_get(struct store *s, const char *id, char **env, size_t *len,
+		       char sha256[65], struct pst_err *e)
+{
+	*env = NULL;
+	*len = 0;
+	return s->ops->evidence_get(s, id, env, len, sha256, e);
+}

@@ -456,4 +456,61 @@ int store_enrollment_add(struct store *s, const char *agent_id, int64_t token_id
 /* True when an agent id is taken (a host or an enrollment has it). */
 int store_agent_id_taken(struct store *s, const char *agent_id, bool *taken, struct pst_err *e);
 
+/* ------------------------------------------------------------------------
+ * Evidence snapshots (schema version 3, docs/evidence.md).  evidence.h
+ * builds and seals them; the store keeps each envelope once, byte for
+ * byte, and refuses to change or remove it (the table's triggers).
+ *
+ * Taking one is a write transaction on the caller's handle, so that the
+ * chain has no fork and the document agrees with one commit:
+ *   store_evidence_begin()   BEGIN IMMEDIATE, then read the last snapshot
+ *   ... store_summary(), store_host(), ... on the same handle ...
+ *   store_evidence_insert()  the sealed envelope, with seq = last.seq + 1
+ *   store_commit()           or store_rollback() on any failure
+ * ------------------------------------------------------------------------ */
+
+/* The newest snapshot: seq 0 and sha256 "" when there is none. */
+struct store_evidence_head {
+	uint64_t seq;
+	char sha256[65];
+};
+
+/*
+ * Start the transaction (waiting for the busy timeout while the ingest
+ * commits) and read the last snapshot into *last.  On error no
+ * transaction is left open.
+ */
+int store_evidence_begin(struct store *s, struct store_evidence_head *last, struct pst_err *e);
+/* The last snapshot, outside a transaction. */
+int store_evidence_last(struct store *s, struct store_evidence_head *last, struct pst_err *e);
+
+struct store_evidence_put {
+	uint64_t seq;
+	const char *id;             /* "ev-%08llu" of seq */
+	int64_t taken_at_us;
+	const char *sha256;         /* of the snapshot's canonical bytes */
+	const char *previous_sha256; /* NULL for seq 1 */
+	const char *scope_json;     /* {"host", "search", "control"} */
+	const char *taken_by_json;  /* {"kind", "name", "role"} */
+	const char *envelope;
+	size_t len;
+};
+/* Insert a sealed snapshot inside store_evidence_begin()'s transaction. */
+int store_evidence_insert(struct store *s, const struct store_evidence_put *p,
+			  struct pst_err *e);
+
+/*
+ * GET /api/v1/evidence: {"evidence": [{"id", "seq", "sha256", "previous_sha256",
+ * "taken_at", "size", "scope", "taken_by"}], "next_cursor"} newest first.
+ */
+int store_evidence_list(struct store *s, const struct store_page *pg, json_t **out,
+			struct pst_err *e);
+/*
+ * The envelope of snapshot id, exactly as stored (*env malloc'd and
+ * NUL-terminated, *len without the NUL), and its sha256.  PST_E_NOENT
+ * when there is no such snapshot.
+ */
+int store_evidence_get(struct store *s, const char *id, char **env, size_t *len,
+		       char sha256[65], struct pst_err *e);
+
 #endif

@@ -73,6 +73,18 @@ struct store_ops {
 			      struct pst_err *e);
 	int (*agent_id_taken)(struct store *s, const char *agent_id, bool *taken,
 			      struct pst_err *e);
+
+	/* Schema version 3: evidence snapshots. */
+	int (*evidence_begin)(struct store *s, struct store_evidence_head *last,
+			      struct pst_err *e);
+	int (*evidence_last)(struct store *s, struct store_evidence_head *last,
+			     struct pst_err *e);
+	int (*evidence_insert)(struct store *s, const struct store_evidence_put *p,
+			       struct pst_err *e);
+	int (*evidence_list)(struct store *s, const struct store_page *pg, json_t **out,
+			     struct pst_err *e);
+	int (*evidence_get)(struct store *s, const char *id, char **env, size_t *len,
+			    char sha256[65], struct pst_err *e);
 };
 
 /* The head of every backend's handle. */

@@ -202,6 +202,35 @@ static const char *const migrations[] = {
 	"  controls, evidence, remediation, opened_at, opened_seq)"
 	"  SELECT agent_id, policy_id, check_id, severity, category, title, controls, evidence,"
 	"    remediation, changed_at, seq FROM results WHERE status = 'fail';",
+
+	/*
+	 * 3: evidence snapshots (docs/evidence.md), kept once and never
+	 * changed: the triggers refuse UPDATE and DELETE, so that a snapshot
+	 * cannot be altered or removed through SQL without the chain showing it.
+	 */
+	"CREATE TABLE evidence ("
+	"  seq INTEGER PRIMARY KEY CHECK (seq > 0),"
+	"  id TEXT NOT NULL UNIQUE,"                  /* "ev-00000001" */
+	"  taken_at INTEGER NOT NULL,"
+	"  sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),"  /* of the snapshot */
+	"  previous_sha256 TEXT CHECK ((seq = 1) = (previous_sha256 IS NULL)),"
+	"  scope TEXT NOT NULL,"                      /* JSON {host, search, control} */
+	"  taken_by TEXT NOT NULL,"                   /* JSON {kind, name, role} */
+	"  size INTEGER NOT NULL,"
+	"  envelope BLOB NOT NULL"                    /* the signed envelope, byte for byte */
+	");"
+	"CREATE TRIGGER evidence_no_update BEFORE UPDATE ON evidence"
+	"  BEGIN SELECT RAISE(ABORT, 'evidence snapshots are immutable: never updated'); END;"
+	"CREATE TRIGGER evidence_no_delete BEFORE DELETE ON evidence"
+	"  BEGIN SELECT RAISE(ABORT, 'evidence snapshots are immutable: never deleted'); END;"
+	/* Appended only, each linked to the last: no gap, no fork, and no
+	 * INSERT OR REPLACE (whose delete fires no DELETE trigger). */
+	"CREATE TRIGGER evidence_append_only BEFORE INSERT ON evidence"
+	"  WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM evidence)"
+	"    OR NEW.previous_sha256 IS NOT (SELECT sha256 FROM evidence WHERE seq = NEW.seq - 1)"
+	"    OR EXISTS (SELECT 1 FROM evidence WHERE id = NEW.id OR sha256 = NEW.sha256)"
+	"  BEGIN SELECT RAISE(ABORT, 'evidence snapshots are immutable: only appended, each "
+	"linked to the last'); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -959,4 +988,9 @@ const struct store_ops store_sqlite_ops = {
 	.token_revoke = sq_token_revoke,
 	.enrollment_add = sq_enrollment_add,
 	.agent_id_taken = sq_agent_id_taken,
+	.evidence_begin = sq_evidence_begin,
+	.evidence_last = sq_evidence_last,
+	.evidence_insert = sq_evidence_insert,
+	.evidence_list = sq_evidence_list,
+	.evidence_get = sq_evidence_get,
 };

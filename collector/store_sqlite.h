@@ -3,7 +3,8 @@
  * store_sqlite.c (open, schema, hosts, counts, the ops table),
  * store_sqlite_write.c (reports, violations, tallies, trend, alerts they
  * cause), store_sqlite_read.c (the JSON documents of the API) and
- * store_sqlite_admin.c (alert queue, tokens, enrollments, stale hosts).
+ * store_sqlite_admin.c (alert queue, tokens, enrollments, stale hosts) and
+ * store_sqlite_evidence.c (evidence snapshots).
  * Nothing outside these files includes it or sqlite3.h.
  */
 #ifndef POSTURE_STORE_SQLITE_H
@@ -136,5 +137,19 @@ int sq_enrollment_add(struct store *s, const char *agent_id, int64_t token_id,
 		      const char *cert_sha256_hex, const char *peer, int64_t now_us,
 		      struct pst_err *e);
 int sq_agent_id_taken(struct store *s, const char *agent_id, bool *taken, struct pst_err *e);
+
+/* store_sqlite_read.c: page cursors for the other readers. */
+json_t *sq_cursor_make(json_t *key);
+int sq_cursor_parse(struct sqlite_store *q, const char *cursor, size_t nkeys, json_t **key,
+		    struct pst_err *e);
+
+/* store_sqlite_evidence.c */
+int sq_evidence_begin(struct store *s, struct store_evidence_head *last, struct pst_err *e);
+int sq_evidence_last(struct store *s, struct store_evidence_head *last, struct pst_err *e);
+int sq_evidence_insert(struct store *s, const struct store_evidence_put *p, struct pst_err *e);
+int sq_evidence_list(struct store *s, const struct store_page *pg, json_t **out,
+		     struct pst_err *e);
+int sq_evidence_get(struct store *s, const char *id, char **env, size_t *len, char sha256[65],
+		    struct pst_err *e);
 
 #endif

@@ -78,6 +78,29 @@ static int read_fail(struct sqlite_store *q, int rc, struct pst_err *e, const ch
 	return rc;
 }
 
+/*
+ * A read transaction, so that the parts of one document agree with one
+ * commit; inside a transaction the caller opened (an evidence snapshot
+ * being taken) that one is used and left open.
+ */
+static int read_begin(struct sqlite_store *q, bool *own, struct pst_err *e)
+{
+	int rc;
+
+	*own = sqlite3_get_autocommit(q->db) != 0;
+	if (!*own)
+		return 0;
+	if ((rc = sq_exec(q, "BEGIN", e, "starting a read")) < 0)
+		pst_err_prefix(e, "store %.300s", q->path);
+	return rc;
+}
+
+static void read_end(struct sqlite_store *q, bool own)
+{
+	if (own)
+		sq_exec(q, "COMMIT", NULL, "ending a read");
+}
+
 /* {"score", "pass", "fail"} */
 static json_t *tally_obj(int64_t pass, int64_t fail)
 {
@@ -1093,13 +1116,12 @@ int sq_summary(struct store *s, const struct store_view *v, json_t **out, struct
 	struct sqlite_store *q = sq(s);
 	json_t *doc, *sevs;
 	size_t i;
+	bool own;
 	int rc;
 
 	/* One read transaction: the parts agree with one commit. */
-	if ((rc = sq_exec(q, "BEGIN", e, "starting a read")) < 0) {
-		pst_err_prefix(e, "store %.300s", q->path);
+	if ((rc = read_begin(q, &own, e)) < 0)
 		return rc;
-	}
 	doc = json_pack("{s:o, s:n, s:I, s:I, s:I, s:I, s:{}, s:{}}", "generated_at",
 			sq_json_time(v->now_us), "score", "pass", (json_int_t)0, "fail",
 			(json_int_t)0, "error", (json_int_t)0, "not_applicable", (json_int_t)0,
@@ -1118,7 +1140,7 @@ int sq_summary(struct store *s, const struct store_view *v, json_t **out, struct
 	    (rc = summary_violations(q, v, doc, e)) < 0 || (rc = summary_policies(q, doc, e)) < 0)
 		goto out;
 out:
-	sq_exec(q, "COMMIT", NULL, "ending a read");
+	read_end(q, own);
 	if (rc < 0) {
 		json_decref(doc);
 		return rc;
@@ -1252,14 +1274,25 @@ int sq_metric_rows(struct store *s, const struct store_view *v,
 	};
 	struct sqlite_store *q = sq(s);
 	struct mrow m = {cb, arg};
+	bool own;
 	int rc = 0;
 
-	if ((rc = sq_exec(q, "BEGIN", e, "starting a read")) < 0) {
-		pst_err_prefix(e, "store %.300s", q->path);
+	if ((rc = read_begin(q, &own, e)) < 0)
 		return rc;
-	}
 	for (size_t i = 0; rc == 0 && i < sizeof(queries) / sizeof(queries[0]); i++)
 		rc = metric_query(q, v, queries[i].sql, queries[i].row, &m, e);
-	sq_exec(q, "COMMIT", NULL, "ending a read");
+	read_end(q, own);
 	return rc;
+}
+
+/* The cursors above, for the other files of the backend. */
+json_t *sq_cursor_make(json_t *key)
+{
+	return cursor_make(key);
+}
+
+int sq_cursor_parse(struct sqlite_store *q, const char *cursor, size_t nkeys, json_t **key,
+		    struct pst_err *e)
+{
+	return cursor_parse(q, cursor, nkeys, key, e);
 }

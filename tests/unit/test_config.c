@@ -237,13 +237,47 @@ static void api_metrics_alerts_sections(void **state)
 			  "stale_intervals");
 }
 
+static void evidence_section(void **state)
+{
+	struct collector_config c;
+	struct pst_err e = {0};
+
+	(void)state;
+	assert_int_equal(parse("{" MINIMAL "}", &c, &e), 0);
+	assert_int_equal(c.evidence_schedule_s, 86400);
+	assert_int_equal(c.evidence_max_bytes, 64u << 20);
+	collector_config_cleanup(&c);
+
+	assert_int_equal(parse("{" MINIMAL ", \"evidence\": {\"schedule_s\": 0, "
+			       "\"max_bytes\": 1048576}}", &c, &e), 0);
+	assert_int_equal(c.evidence_schedule_s, 0);
+	assert_int_equal(c.evidence_max_bytes, 1048576);
+	collector_config_cleanup(&c);
+
+	assert_int_equal(parse("{" MINIMAL ", \"evidence\": {\"schedule_s\": 5}}", &c, &e), 0);
+	assert_int_equal(c.evidence_schedule_s, 5);
+	assert_int_equal(c.evidence_max_bytes, 64u << 20);
+	collector_config_cleanup(&c);
+
+	expect_error_part("{" MINIMAL ", \"evidence\": {\"interval_s\": 60}}",
+			  "evidence: unknown key \"interval_s\" (expected one of: schedule_s, "
+			  "max_bytes)");
+	expect_error_part("{" MINIMAL ", \"evidence\": {\"max_bytes\": 268435457}}",
+			  "max_bytes");
+	expect_error_part("{" MINIMAL ", \"evidence\": {\"max_bytes\": 1000}}", "max_bytes");
+	expect_error_part("{" MINIMAL ", \"evidence\": {\"schedule_s\": -1}}", "schedule_s");
+	expect_error_part("{" MINIMAL ", \"evidence\": {\"schedule_s\": \"daily\"}}",
+			  "schedule_s");
+	expect_error_part("{" MINIMAL ", \"evidence\": 86400}", "evidence");
+}
+
 static void unknown_keys_are_refused(void **state)
 {
 	(void)state;
 	expect_error("{" MINIMAL ", \"listen\": \"0.0.0.0:7443\"}", PST_E_INVAL,
 		     "config " NAME ": unknown key \"listen\" (expected one of: collector_id, "
 		     "agent_listen, api_listen, ca, ca_key, cert, key, evidence_key, "
-		     "evidence_pub, store, log_level, limits, store_tuning, api, metrics, alerts)");
+		     "evidence_pub, store, log_level, limits, store_tuning, api, metrics, alerts, evidence)");
 	expect_error("{" MINIMAL ", \"limits\": {\"max_frame\": 1}}", PST_E_INVAL,
 		     "config " NAME ": limits: unknown key \"max_frame\" (expected one of: "
 		     "handshake_timeout_ms, idle_timeout_ms, max_frame_bytes, max_hello_bytes, "
@@ -396,6 +430,7 @@ int main(void)
 		cmocka_unit_test(store_forms),
 		cmocka_unit_test(unknown_keys_are_refused),
 		cmocka_unit_test(api_metrics_alerts_sections),
+		cmocka_unit_test(evidence_section),
 		cmocka_unit_test(wrong_types_are_refused),
 		cmocka_unit_test(values_out_of_range_are_refused),
 		cmocka_unit_test(a_smaller_frame_limit_lowers_the_hello_default),

@@ -958,7 +958,7 @@ static void test_migrate_from_v1(void **state)
 	sqlite3_close(db);
 
 	assert_int_equal(store_open(f->spec, &f->s, &e), 0);
-	assert_int_equal(store_schema_version(f->s), 2);
+	assert_int_equal(store_schema_version(f->s), 3);
 	assert_int_equal(store_counts(f->s, &c, &e), 0);
 	assert_int_equal(c.hosts, 1);
 	assert_int_equal(c.scans, 1);
