@@ -114,7 +114,7 @@ export async function renderEvidence(root) {
     clear(box);
     list.items.sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0)); // newest first
     if (list.items.length === 0) {
-      box.append(empty('No snapshots yet.', 'An auditor takes the first one with the button above, or with posturectl evidence take.'));
+      box.append(empty('No snapshots yet.', 'An auditor takes one with the button above; the collector also takes one every evidence.schedule_s seconds.'));
       return;
     }
     box.append(el('table.data.evidence-list', null,
