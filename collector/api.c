@@ -28,6 +28,7 @@
 #include "store.h"
 #include "tokens.h"
 #include "timefmt.h"
+#include "web.h"
 
 #define API_POOL_MAX 8
 #define API_PARAM_MAX 512
@@ -934,6 +935,8 @@ void api_handle(void *arg, const struct http_request *req, struct http_response 
 	struct pst_err e = {0};
 	const char *seg = NULL;
 
+	if (web_handle(req, res)) /* the dashboard's pages: no token, no store */
+		return;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (!match(routes[i].pattern, req->path, argbuf, sizeof(argbuf), &seg))
 			continue;

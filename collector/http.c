@@ -422,12 +422,18 @@ static void send_response(struct hconn *c, bool keep_alive)
 		     "X-Content-Type-Options: nosniff\r\n"
 		     "Referrer-Policy: no-referrer\r\n"
 		     "Strict-Transport-Security: max-age=31536000\r\n"
-		     "%s",
+		     "X-Frame-Options: DENY\r\n"
+		     "%s%s",
 		     res->status, reason_phrase(res->status), date, ctype, res->body_len,
 		     keep_alive ? "keep-alive" : "close",
 		     res->headers && has_header(res->headers, "cache-control")
 			     ? ""
-			     : "Cache-Control: no-store\r\n");
+			     : "Cache-Control: no-store\r\n",
+		     /* JSON is never a document to render; the dashboard sets its own. */
+		     res->headers && has_header(res->headers, "content-security-policy")
+			     ? ""
+			     : "Content-Security-Policy: default-src 'none'; frame-ancestors "
+			       "'none'\r\n");
 	if (n < 0 || (size_t)n >= sizeof(head)) {
 		log_error("api (%s): response head too long (content type \"%.40s\"); closing",
 			  c->peer, ctype);

@@ -13,7 +13,8 @@ for arg in "$@"; do
 	-h | --help)
 		echo "usage: $0 [--run] [--test]"
 		echo "  --run   adds what scripts/quickstart.sh uses (jq, python3, curl)"
-		echo "  --test  adds the test tools (cmocka, jq, protoc, valgrind, clang, sqlite3, openssl)"
+		echo "  --test  adds the test tools (cmocka, jq, protoc, valgrind, clang, sqlite3, openssl,"
+		echo "          chromium, certutil, node and npm, then npm ci in tests/browser)"
 		exit 0
 		;;
 	*)
@@ -22,6 +23,12 @@ for arg in "$@"; do
 		;;
 	esac
 done
+
+# node 18 or newer on PATH (Debian 12 ships 18); else the distribution's packages.
+node_ok() {
+	command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
+		[ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 18 ]
+}
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -44,6 +51,10 @@ if command -v apt-get >/dev/null 2>&1; then
 		# The packages: cpack's deb (dpkg-shlibdeps from dpkg-dev, fakeroot), lintian,
 		# rpmlint, systemd-analyze (systemd) for the units, setpriv (util-linux).
 		pkgs+=(dpkg-dev fakeroot lintian rpmlint systemd util-linux adduser)
+		# The dashboard's browser test: Debian's chromium, certutil (libnss3-tools) to
+		# trust the test CA, and node with npm for playwright-core (tests/browser).
+		pkgs+=(chromium libnss3-tools)
+		if ! node_ok; then pkgs+=(nodejs npm); fi
 	fi
 	missing=()
 	for p in "${pkgs[@]}"; do
@@ -64,9 +75,19 @@ elif command -v dnf >/dev/null 2>&1; then
 	if [ "$want_test" -eq 1 ]; then
 		pkgs+=(python3-prometheus_client libcmocka-devel jq protobuf-compiler valgrind clang compiler-rt dpkg rpm-build
 			sqlite openssl python3 rpmlint systemd util-linux)
+		# The dashboard's browser test (EPEL has chromium).
+		pkgs+=(chromium nss-tools)
+		if ! node_ok; then pkgs+=(nodejs npm); fi
 	fi
 	as_root dnf install -y "${pkgs[@]}"
 else
 	echo "install-deps.sh: neither apt-get nor dnf found; install the packages listed in this script by hand" >&2
 	exit 2
+fi
+
+if [ "$want_test" -eq 1 ]; then
+	# playwright-core for tests/e2e/test_dashboard.sh, at the version package-lock.json pins.
+	here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	echo "install-deps.sh: npm ci in $here/tests/browser (the dashboard's browser test)"
+	(cd "$here/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -2,8 +2,9 @@
 # test_api_hostile.sh - the API port answers hostile HTTP with a clear
 # status and closes that one connection only: oversized headers and body,
 # a request that never completes, an unknown method, path traversal (plain,
-# percent-encoded, encoded slash), bad query values, garbage, plain HTTP
-# on the TLS port; pipelined requests are answered in order.  After each
+# percent-encoded, encoded slash, also under the dashboard's /ui/), bad
+# query values, garbage, plain HTTP on the TLS port; the dashboard's pages
+# carry their CSP, answer HEAD and 304; pipelined requests are answered in order.  After each
 # attack a normal request still answers 200 and the agents' port still
 # accepts; at the end an agent still delivers a report.
 set -euo pipefail
@@ -133,6 +134,45 @@ for p in "/api/v1/../../etc/passwd" "/api/v1/%2e%2e/%2e%2e/etc/passwd" \
 	fi
 done
 still_serving "path traversal"
+
+# --- the dashboard's pages: no token, strict headers, no way out of /ui/ -----------
+for p in "/ui/../../etc/passwd" "/ui/%2e%2e/%2e%2e/etc/passwd" "/ui/..%2f..%2fetc%2fpasswd" \
+	"/ui/%2E%2E/collector.key" "/ui/./index.html" "/ui/app.js%00.html" "/ui//etc/passwd" \
+	"/ui/nope.js" "/ui/web/app.js" "/ui/index.html/" "/ui/../api/v1/summary"; do
+	code=$(api uitrav "$p" --path-as-is)
+	if is_one_of "$code" 400 404 && ! grep -q -e 'root:' -e 'PRIVATE KEY' -e '"score"' "$work/uitrav.body"; then
+		ok "dashboard $p: $code"
+	else
+		bad "dashboard $p" "answered $code: $(head -c 200 "$work/uitrav.body")"
+	fi
+done
+curl -sS --cacert "$ca" -D "$work/ui.h" -o "$work/ui.body" "$base/ui/" || true
+check "GET /ui/ without a token: 200 HTML" grep -qi '^HTTP/1.1 200' "$work/ui.h"
+check "GET /ui/: text/html with a charset" grep -qi '^Content-Type: text/html; charset=utf-8' "$work/ui.h"
+check "GET /ui/: the strict Content-Security-Policy" grep -qiF "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'" "$work/ui.h"
+check "GET /ui/: nosniff" grep -qi '^X-Content-Type-Options: nosniff' "$work/ui.h"
+check "GET /ui/: revalidated (Cache-Control: no-cache)" grep -qi '^Cache-Control: no-cache' "$work/ui.h"
+etag=$(grep -i '^ETag:' "$work/ui.h" | cut -d' ' -f2 | tr -d '\r')
+check "GET /ui/: an ETag ($etag)" [ -n "$etag" ]
+check "GET /ui/: the page loads its script from the same origin" grep -q 'src="app.js"' "$work/ui.body"
+code=$(api ui304 "/ui/" -H "If-None-Match: $etag")
+check "If-None-Match with the ETag: 304 ($code)" [ "$code" = 304 ]
+check "304 has no body" [ ! -s "$work/ui304.body" ]
+code=$(api ui200 "/ui/" -H 'If-None-Match: "stale"')
+check "If-None-Match with another tag: 200 ($code)" [ "$code" = 200 ]
+curl -sS --cacert "$ca" -I -o "$work/uihead.h" "$base/ui/app.js" || true
+check "HEAD /ui/app.js: 200" grep -qi '^HTTP/1.1 200' "$work/uihead.h"
+check "HEAD /ui/app.js: text/javascript" grep -qi '^Content-Type: text/javascript; charset=utf-8' "$work/uihead.h"
+len=$(curl -sS --cacert "$ca" "$base/ui/app.js" | wc -c)
+check "HEAD /ui/app.js: the GET's Content-Length ($len)" grep -qi "^Content-Length: $len" "$work/uihead.h"
+curl -sS --cacert "$ca" -D "$work/root.h" -o /dev/null "$base/" || true
+check "GET / redirects to /ui/" grep -qi '^Location: /ui/' "$work/root.h"
+code=$(api uipost "/ui/" -X POST -d x)
+check "POST /ui/: 405 ($code)" [ "$code" = 405 ]
+curl -sS --cacert "$ca" -D "$work/api.h" -o /dev/null "${auth[@]}" "$base/api/v1/summary" || true
+check "API JSON carries a deny-all CSP" grep -qiF "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'" "$work/api.h"
+check "API JSON carries X-Frame-Options: DENY" grep -qi '^X-Frame-Options: DENY' "$work/api.h"
+still_serving "dashboard requests"
 
 # --- invalid query values: 400 ---------------------------------------------------
 for q in "/api/v1/violations?limit=-1" "/api/v1/violations?limit=abc" \
