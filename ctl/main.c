@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,121 +338,172 @@ static bool parse_count(const char *s, long min, long max, long *out)
 
 #define COMMON_OPTS {"help", no_argument, NULL, OPT_HELP}, {"format", required_argument, NULL, OPT_FORMAT}
 
-/* --- summary, controls, trend ---------------------------------------------------------- */
+/* --- commands as descriptions ------------------------------------------------------------ */
 
-static const char summary_usage[] =
-	"usage: " PROG " summary\n"
-	"The fleet: its score, pass and fail counts, per category, severity and\n"
-	"policy, errors and not-applicable results, hosts (total, stale, reporting)\n"
-	"and open violations (by severity and age).  --format json prints the API's\n"
-	"GET /api/v1/summary document as received.\n";
+enum opt_kind {
+	OPT_TEXT,   /* any string */
+	OPT_COUNT,  /* a whole number from min to max */
+	OPT_WORD,   /* one of words */
+	OPT_FLAG,   /* no argument; its value is "true" */
+	OPT_REFUSE, /* known, but refused by this command with msg */
+};
 
-static int cmd_summary(struct ctx *x, int argc, char **argv)
+struct opt_desc {
+	const char *name;         /* --name */
+	enum opt_kind kind;
+	const char *param;        /* the query parameter it sets; NULL: none */
+	long min, max;            /* OPT_COUNT */
+	const char *const *words; /* OPT_WORD, NULL-terminated */
+	const char *msg;          /* OPT_REFUSE: the error; else, when set: required, the error without it */
+};
+
+/* Options of one command, the last one followed by one without a name. */
+#define OPTS_MAX 9
+/* Option values given to getopt_long: OPT_BASE + the option's index. */
+#define OPT_BASE 0x200
+
+struct cmd_desc;
+typedef int cmd_run_fn(struct ctx *x, const struct cmd_desc *d, const char *const *val, char **args);
+
+/*
+ * One command: its options and positional arguments; then either run, or
+ * (run NULL) a read: GET path with a query of the options' parameters, the
+ * array under key shown through view.
+ */
+struct cmd_desc {
+	const char *name;  /* as messages say it: "hosts", "evidence list" */
+	const char *usage;
+	struct opt_desc opts[OPTS_MAX];
+	int nargs;            /* positional arguments */
+	const char *args_msg; /* the error for another count; NULL: "NAME takes no arguments" */
+	const char *path;
+	const char *key;
+	const char *view;
+	const char *paged;    /* a paged list: what the "more than shown" hint calls its rows */
+	const char *too_long; /* the error for a query too long; NULL: "the options are too long" */
+	int (*rows)(const json_t *doc, json_t **rows); /* rows made from the whole answer, not key */
+	cmd_run_fn *run;
+};
+
+static int usage_errorf(const char *cmd_usage, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int usage_errorf(const char *cmd_usage, const char *fmt, ...)
 {
-	static const struct option lo[] = {COMMON_OPTS, {0}};
-	json_t *doc = NULL, *rows = NULL;
-	struct strbuf raw;
-	int c, st = 0;
+	char what[256];
+	va_list ap;
 
-	while ((c = next_opt(x, argc, argv, "", lo, summary_usage, &st)) != -1)
-		if (c == '?')
-			return st;
-	if (optind != argc)
-		return usage_error(summary_usage, "summary takes no arguments");
-	strbuf_init(&raw, 0);
-	st = call(x, "GET", "/api/v1/summary", NULL, CLIENT_MAX_BODY, &doc, &raw);
-	if (st == 0 && fmt_summary_rows(doc, &rows) != 0)
-		st = EXIT_USAGE;
-	if (st == 0)
-		st = emit(x, "summary", rows, doc, &raw);
-	json_decref(rows);
-	json_decref(doc);
-	strbuf_cleanup(&raw);
-	return st;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return usage_error(cmd_usage, what);
 }
 
-static const char controls_usage[] =
-	"usage: " PROG " controls [--framework F]\n"
-	"Every control the policies map to (ISO 27001 Annex A, CIS, NIST ...): its\n"
-	"score, pass and fail counts, failing hosts and hosts.  --framework keeps one\n"
-	"framework (iso27001, cis_debian12, nist_800_53, ...).\n";
-
-static int simple_list(struct ctx *x, const char *path, const char *key, const char *view)
+static bool is_word(const char *const *words, const char *s)
 {
-	json_t *doc = NULL;
+	for (; *words != NULL; words++)
+		if (strcmp(*words, s) == 0)
+			return true;
+	return false;
+}
+
+/* "--status: open or resolved" */
+static int bad_word(const char *cmd_usage, const struct opt_desc *o)
+{
+	char what[256];
+	size_t n = (size_t)snprintf(what, sizeof(what), "--%s: ", o->name);
+
+	for (size_t i = 0; o->words[i] != NULL && n < sizeof(what); i++) {
+		const char *sep = i == 0 ? "" : o->words[i + 1] != NULL ? ", " : " or ";
+
+		n += (size_t)snprintf(what + n, sizeof(what) - n, "%s%s", sep, o->words[i]);
+	}
+	return usage_error(cmd_usage, what);
+}
+
+/*
+ * Parse a command's options into val (by the option's index; NULL when
+ * not given) and check them and the positional arguments, which then start
+ * at argv[optind].  False with *st the exit status when the command is
+ * done (--help, or an error said).
+ */
+static bool parse_opts(struct ctx *x, const struct cmd_desc *d, int argc, char **argv,
+		       const char **val, int *st)
+{
+	struct option lo[OPTS_MAX + 3] = {COMMON_OPTS};
+	size_t n = 0;
+	long count;
+	int c;
+
+	for (; n < OPTS_MAX && d->opts[n].name != NULL; n++) {
+		lo[2 + n].name = d->opts[n].name;
+		lo[2 + n].has_arg = d->opts[n].kind == OPT_FLAG ? no_argument : required_argument;
+		lo[2 + n].val = OPT_BASE + (int)n;
+		val[n] = NULL;
+	}
+	while ((c = next_opt(x, argc, argv, "", lo, d->usage, st)) != -1) {
+		const struct opt_desc *o;
+
+		if (c < OPT_BASE || c >= OPT_BASE + (int)n)
+			return false;
+		o = &d->opts[c - OPT_BASE];
+		if (o->kind == OPT_REFUSE) {
+			*st = usage_error(d->usage, o->msg);
+			return false;
+		}
+		val[c - OPT_BASE] = o->kind == OPT_FLAG ? "true" : optarg;
+	}
+	if (optind + d->nargs != argc) {
+		*st = d->args_msg ? usage_error(d->usage, d->args_msg)
+				  : usage_errorf(d->usage, "%s takes no arguments", d->name);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct opt_desc *o = &d->opts[i];
+
+		if (val[i] == NULL && o->msg != NULL && o->kind != OPT_REFUSE)
+			*st = usage_error(d->usage, o->msg);
+		else if (val[i] == NULL)
+			continue;
+		else if (o->kind == OPT_COUNT && !parse_count(val[i], o->min, o->max, &count))
+			*st = usage_errorf(d->usage, "--%s: a whole number from %ld to %ld", o->name,
+					   o->min, o->max);
+		else if (o->kind == OPT_WORD && !is_word(o->words, val[i]))
+			*st = bad_word(d->usage, o);
+		else
+			continue;
+		return false;
+	}
+	return true;
+}
+
+/* The value of d's option name; NULL when not given. */
+static const char *opt_val(const struct cmd_desc *d, const char *const *val, const char *name)
+{
+	for (size_t i = 0; i < OPTS_MAX && d->opts[i].name != NULL; i++)
+		if (strcmp(d->opts[i].name, name) == 0)
+			return val[i];
+	return NULL;
+}
+
+/* One GET of path: the array under key, or the rows d->rows makes of the answer. */
+static int simple_list(struct ctx *x, const struct cmd_desc *d, const char *path)
+{
+	json_t *doc = NULL, *rows = NULL;
 	struct strbuf raw;
 	int st;
 
 	strbuf_init(&raw, 0);
 	st = call(x, "GET", path, NULL, CLIENT_MAX_BODY, &doc, &raw);
+	if (st == 0 && d->rows != NULL && d->rows(doc, &rows) != 0)
+		st = EXIT_USAGE;
 	if (st == 0)
-		st = emit(x, view, json_object_get(doc, key), doc, &raw);
+		st = emit(x, d->view, d->rows ? rows : json_object_get(doc, d->key), doc, &raw);
+	json_decref(rows);
 	json_decref(doc);
 	strbuf_cleanup(&raw);
 	return st;
 }
-
-static int cmd_controls(struct ctx *x, int argc, char **argv)
-{
-	static const struct option lo[] = {COMMON_OPTS, {"framework", required_argument, NULL, 'f'}, {0}};
-	const char *fw = NULL;
-	struct strbuf q;
-	int c, st = 0;
-
-	while ((c = next_opt(x, argc, argv, "", lo, controls_usage, &st)) != -1) {
-		if (c == '?')
-			return st;
-		if (c == 'f')
-			fw = optarg;
-	}
-	if (optind != argc)
-		return usage_error(controls_usage, "controls takes no arguments");
-	if ((st = need_client(x)) != 0)
-		return st;
-	strbuf_init(&q, 64 * 1024);
-	if (strbuf_appends(&q, "/api/v1/controls") != 0 || query_add(x, &q, "framework", fw) != 0)
-		st = usage_error(controls_usage, "--framework is too long");
-	else
-		st = simple_list(x, q.data, "controls", "controls");
-	strbuf_cleanup(&q);
-	return st;
-}
-
-static const char trend_usage[] =
-	"usage: " PROG " trend [--days N]\n"
-	"The daily fleet score over the last N UTC days (default 30, at most 3660),\n"
-	"oldest first; days without data are left out.\n";
-
-static int cmd_trend(struct ctx *x, int argc, char **argv)
-{
-	static const struct option lo[] = {COMMON_OPTS, {"days", required_argument, NULL, 'd'}, {0}};
-	const char *days = NULL;
-	struct strbuf q;
-	long n;
-	int c, st = 0;
-
-	while ((c = next_opt(x, argc, argv, "", lo, trend_usage, &st)) != -1) {
-		if (c == '?')
-			return st;
-		if (c == 'd')
-			days = optarg;
-	}
-	if (optind != argc)
-		return usage_error(trend_usage, "trend takes no arguments");
-	if (days != NULL && !parse_count(days, 1, 3660, &n))
-		return usage_error(trend_usage, "--days: a whole number from 1 to 3660");
-	if ((st = need_client(x)) != 0)
-		return st;
-	strbuf_init(&q, 1024);
-	if (strbuf_appends(&q, "/api/v1/trend") != 0 || query_add(x, &q, "days", days) != 0)
-		st = EXIT_USAGE;
-	else
-		st = simple_list(x, q.data, "points", "trend");
-	strbuf_cleanup(&q);
-	return st;
-}
-
-/* --- lists: hosts, violations, evidence list ------------------------------------------- */
 
 static int list(struct ctx *x, const char *path, const char *key, const char *view, bool all,
 		const char *what)
@@ -472,123 +524,129 @@ static int list(struct ctx *x, const char *path, const char *key, const char *vi
 	return st;
 }
 
-static const char hosts_usage[] =
-	"usage: " PROG " hosts [--search S] [--os OS] [--stale] [--failing] [--limit N] [--all]\n"
-	"Hosts by agent id: score, pass/fail/error/not-applicable counts, failing\n"
-	"critical and high checks, staleness and last report.\n"
-	"  --search S   agent id or host name contains S\n"
-	"  --os OS      os_id, e.g. debian\n"
-	"  --stale      only hosts that stopped reporting\n"
-	"  --failing    only hosts with a failing check\n"
-	"  --limit N    hosts per page (1-1000, the collector's default is 100)\n"
-	"  --all        follow next_cursor to the last page\n";
-
-static int cmd_hosts(struct ctx *x, int argc, char **argv)
+/* A read: GET d->path with the options' parameters as its query. */
+static int run_read(struct ctx *x, const struct cmd_desc *d, const char *const *val)
 {
-	static const struct option lo[] = {COMMON_OPTS,
-					   {"search", required_argument, NULL, 's'},
-					   {"os", required_argument, NULL, 'o'},
-					   {"stale", no_argument, NULL, 'S'},
-					   {"failing", no_argument, NULL, 'F'},
-					   {"limit", required_argument, NULL, 'l'},
-					   {"all", no_argument, NULL, 'a'},
-					   {0}};
-	const char *search = NULL, *os = NULL, *limit = NULL;
-	bool stale = false, failing = false, all = false;
 	struct strbuf q;
-	long n;
-	int c, st = 0;
+	int st;
 
-	while ((c = next_opt(x, argc, argv, "", lo, hosts_usage, &st)) != -1) {
-		switch (c) {
-		case '?': return st;
-		case 's': search = optarg; break;
-		case 'o': os = optarg; break;
-		case 'S': stale = true; break;
-		case 'F': failing = true; break;
-		case 'l': limit = optarg; break;
-		case 'a': all = true; break;
-		}
-	}
-	if (optind != argc)
-		return usage_error(hosts_usage, "hosts takes no arguments");
-	if (limit != NULL && !parse_count(limit, 1, 1000, &n))
-		return usage_error(hosts_usage, "--limit: a whole number from 1 to 1000");
 	if ((st = need_client(x)) != 0)
 		return st;
 	strbuf_init(&q, 64 * 1024);
-	if (strbuf_appends(&q, "/api/v1/hosts") != 0 || query_add(x, &q, "search", search) != 0 ||
-	    query_add(x, &q, "os", os) != 0 || query_add(x, &q, "stale", stale ? "true" : NULL) != 0 ||
-	    query_add(x, &q, "failing", failing ? "true" : NULL) != 0 ||
-	    query_add(x, &q, "limit", limit) != 0)
-		st = usage_error(hosts_usage, "the options are too long");
-	else
-		st = list(x, q.data, "hosts", "hosts", all, "hosts");
-	strbuf_cleanup(&q);
-	return st;
-}
-
-static const char violations_usage[] =
-	"usage: " PROG " violations [--status open|resolved] [--severity S] [--host H]\n"
-	"                  [--control C] [--category C] [--since T] [--limit N] [--all]\n"
-	"Violations, newest first: a check that went to fail opens one, going back to\n"
-	"pass resolves it.\n"
-	"  --control C  A.8.8 in any framework, or iso27001:A.8.8\n"
-	"  --since T    opened at or after T: 2026-11-25, 2026-11-25T10:00:00Z or epoch seconds\n"
-	"  --limit N    per page (1-1000);  --all  follow next_cursor to the last page\n";
-
-static int cmd_violations(struct ctx *x, int argc, char **argv)
-{
-	static const struct option lo[] = {COMMON_OPTS,
-					   {"status", required_argument, NULL, 's'},
-					   {"severity", required_argument, NULL, 'v'},
-					   {"host", required_argument, NULL, 'H'},
-					   {"control", required_argument, NULL, 'c'},
-					   {"category", required_argument, NULL, 'C'},
-					   {"since", required_argument, NULL, 't'},
-					   {"limit", required_argument, NULL, 'l'},
-					   {"all", no_argument, NULL, 'a'},
-					   {0}};
-	const char *v[7] = {NULL};
-	static const char *const names[7] = {"status", "severity", "host", "control",
-					     "category", "since", "limit"};
-	bool all = false;
-	struct strbuf q;
-	long n;
-	int c, st = 0;
-
-	while ((c = next_opt(x, argc, argv, "", lo, violations_usage, &st)) != -1) {
-		switch (c) {
-		case '?': return st;
-		case 's': v[0] = optarg; break;
-		case 'v': v[1] = optarg; break;
-		case 'H': v[2] = optarg; break;
-		case 'c': v[3] = optarg; break;
-		case 'C': v[4] = optarg; break;
-		case 't': v[5] = optarg; break;
-		case 'l': v[6] = optarg; break;
-		case 'a': all = true; break;
-		}
-	}
-	if (optind != argc)
-		return usage_error(violations_usage, "violations takes no arguments");
-	if (v[0] != NULL && strcmp(v[0], "open") != 0 && strcmp(v[0], "resolved") != 0)
-		return usage_error(violations_usage, "--status: open or resolved");
-	if (v[6] != NULL && !parse_count(v[6], 1, 1000, &n))
-		return usage_error(violations_usage, "--limit: a whole number from 1 to 1000");
-	if ((st = need_client(x)) != 0)
-		return st;
-	strbuf_init(&q, 64 * 1024);
-	st = strbuf_appends(&q, "/api/v1/violations");
-	for (int i = 0; i < 7 && st == 0; i++)
-		st = query_add(x, &q, names[i], v[i]);
+	st = strbuf_appends(&q, d->path);
+	for (size_t i = 0; st == 0 && i < OPTS_MAX && d->opts[i].name != NULL; i++)
+		if (d->opts[i].param != NULL)
+			st = query_add(x, &q, d->opts[i].param, val[i]);
 	if (st != 0)
-		st = usage_error(violations_usage, "the options are too long");
+		st = usage_error(d->usage, d->too_long ? d->too_long : "the options are too long");
+	else if (d->paged != NULL)
+		st = list(x, q.data, d->key, d->view, opt_val(d, val, "all") != NULL, d->paged);
 	else
-		st = list(x, q.data, "violations", "violations", all, "violations");
+		st = simple_list(x, d, q.data);
 	strbuf_cleanup(&q);
 	return st;
 }
+
+/* Parse argv by d (argv[0] the command's last word), then run it. */
+static int run_cmd(struct ctx *x, const struct cmd_desc *d, int argc, char **argv)
+{
+	const char *val[OPTS_MAX];
+	int st = 0;
+
+	optind = 0; /* 0: glibc starts over, forgetting the last argv */
+	if (!parse_opts(x, d, argc, argv, val, &st))
+		return st;
+	return d->run ? d->run(x, d, val, argv + optind) : run_read(x, d, val);
+}
+
+/* --N S, --N N or --N that sets the query parameter N. */
+#define Q_TEXT(n) {.name = (n), .kind = OPT_TEXT, .param = (n)}
+#define Q_COUNT(n, lo, hi) {.name = (n), .kind = OPT_COUNT, .param = (n), .min = (lo), .max = (hi)}
+#define Q_FLAG(n) {.name = (n), .kind = OPT_FLAG, .param = (n)}
+/* Options that set no query parameter; need: required, the error without it. */
+#define O_TEXT(n, need) {.name = (n), .kind = OPT_TEXT, .msg = (need)}
+#define O_FLAG(n) {.name = (n), .kind = OPT_FLAG}
+#define LIMIT_OPT Q_COUNT("limit", 1, 1000)
+#define ALL_OPT O_FLAG("all")
+
+/* --- summary, controls, trend ---------------------------------------------------------- */
+
+static const struct cmd_desc c_summary = {
+	.name = "summary",
+	.usage = "usage: " PROG " summary\n"
+		 "The fleet: its score, pass and fail counts, per category, severity and\n"
+		 "policy, errors and not-applicable results, hosts (total, stale, reporting)\n"
+		 "and open violations (by severity and age).  --format json prints the API's\n"
+		 "GET /api/v1/summary document as received.\n",
+	.path = "/api/v1/summary",
+	.view = "summary",
+	.rows = fmt_summary_rows,
+};
+
+static const struct cmd_desc c_controls = {
+	.name = "controls",
+	.usage = "usage: " PROG " controls [--framework F]\n"
+		 "Every control the policies map to (ISO 27001 Annex A, CIS, NIST ...): its\n"
+		 "score, pass and fail counts, failing hosts and hosts.  --framework keeps one\n"
+		 "framework (iso27001, cis_debian12, nist_800_53, ...).\n",
+	.opts = {Q_TEXT("framework")},
+	.path = "/api/v1/controls",
+	.key = "controls",
+	.view = "controls",
+	.too_long = "--framework is too long",
+};
+
+static const struct cmd_desc c_trend = {
+	.name = "trend",
+	.usage = "usage: " PROG " trend [--days N]\n"
+		 "The daily fleet score over the last N UTC days (default 30, at most 3660),\n"
+		 "oldest first; days without data are left out.\n",
+	.opts = {Q_COUNT("days", 1, 3660)},
+	.path = "/api/v1/trend",
+	.key = "points",
+	.view = "trend",
+};
+
+/* --- lists: hosts, violations, evidence list ------------------------------------------- */
+
+static const struct cmd_desc c_hosts = {
+	.name = "hosts",
+	.usage = "usage: " PROG " hosts [--search S] [--os OS] [--stale] [--failing] [--limit N] [--all]\n"
+		 "Hosts by agent id: score, pass/fail/error/not-applicable counts, failing\n"
+		 "critical and high checks, staleness and last report.\n"
+		 "  --search S   agent id or host name contains S\n"
+		 "  --os OS      os_id, e.g. debian\n"
+		 "  --stale      only hosts that stopped reporting\n"
+		 "  --failing    only hosts with a failing check\n"
+		 "  --limit N    hosts per page (1-1000, the collector's default is 100)\n"
+		 "  --all        follow next_cursor to the last page\n",
+	.opts = {Q_TEXT("search"), Q_TEXT("os"), Q_FLAG("stale"), Q_FLAG("failing"), LIMIT_OPT,
+		 ALL_OPT},
+	.path = "/api/v1/hosts",
+	.key = "hosts",
+	.view = "hosts",
+	.paged = "hosts",
+};
+
+static const char *const violation_states[] = {"open", "resolved", NULL};
+
+static const struct cmd_desc c_violations = {
+	.name = "violations",
+	.usage = "usage: " PROG " violations [--status open|resolved] [--severity S] [--host H]\n"
+		 "                  [--control C] [--category C] [--since T] [--limit N] [--all]\n"
+		 "Violations, newest first: a check that went to fail opens one, going back to\n"
+		 "pass resolves it.\n"
+		 "  --control C  A.8.8 in any framework, or iso27001:A.8.8\n"
+		 "  --since T    opened at or after T: 2026-11-25, 2026-11-25T10:00:00Z or epoch seconds\n"
+		 "  --limit N    per page (1-1000);  --all  follow next_cursor to the last page\n",
+	.opts = {{.name = "status", .kind = OPT_WORD, .param = "status", .words = violation_states},
+		 Q_TEXT("severity"), Q_TEXT("host"), Q_TEXT("control"), Q_TEXT("category"),
+		 Q_TEXT("since"), LIMIT_OPT, ALL_OPT},
+	.path = "/api/v1/violations",
+	.key = "violations",
+	.view = "violations",
+	.paged = "violations",
+};
 
 /* --- host ID ------------------------------------------------------------------------------- */
 
@@ -599,26 +657,21 @@ static const char host_usage[] =
 	"\"results\" member added (every page of /api/v1/hosts/ID/results), the shape\n"
 	"hosts have in evidence snapshots; --format csv prints the results.\n";
 
-static int cmd_host(struct ctx *x, int argc, char **argv)
+static int run_host(struct ctx *x, const struct cmd_desc *d, const char *const *val, char **args)
 {
-	static const struct option lo[] = {COMMON_OPTS, {0}};
 	json_t *host = NULL, *res = NULL, *rows = NULL;
 	struct strbuf raw, p;
 	char *id = NULL;
-	int c, st = 0;
+	int st;
 
-	while ((c = next_opt(x, argc, argv, "", lo, host_usage, &st)) != -1)
-		if (c == '?')
-			return st;
-	if (optind + 1 != argc)
-		return usage_error(host_usage, "host takes one agent id");
+	(void)val;
 	if ((st = need_client(x)) != 0)
 		return st;
 	strbuf_init(&raw, 0);
 	strbuf_init(&p, 64 * 1024);
-	if ((id = client_escape(&x->cl, argv[optind])) == NULL ||
+	if ((id = client_escape(&x->cl, args[0])) == NULL ||
 	    strbuf_appendf(&p, "/api/v1/hosts/%s", id) != 0) {
-		st = usage_error(host_usage, "the agent id is too long");
+		st = usage_error(d->usage, "the agent id is too long");
 		goto out;
 	}
 	st = call(x, "GET", p.data, NULL, CLIENT_MAX_BODY, &host, NULL);
@@ -666,6 +719,14 @@ out:
 	return st;
 }
 
+static const struct cmd_desc c_host = {
+	.name = "host",
+	.usage = host_usage,
+	.nargs = 1,
+	.args_msg = "host takes one agent id",
+	.run = run_host,
+};
+
 /* --- evidence -------------------------------------------------------------------------------- */
 
 static const char ev_create_usage[] =
@@ -676,41 +737,25 @@ static const char ev_create_usage[] =
 	"iso27001:A.8.8); none: the whole fleet.  Prints the new snapshot's id, seq\n"
 	"and sha256; pull it with \"evidence pull ID --out FILE\".\n";
 
-static int cmd_ev_create(struct ctx *x, int argc, char **argv)
+/* POST a scope of the options' parameters, {"scope": {"host": H, ...}}. */
+static int run_ev_create(struct ctx *x, const struct cmd_desc *d, const char *const *val,
+			 char **args)
 {
-	static const struct option lo[] = {COMMON_OPTS,
-					   {"host", required_argument, NULL, 'H'},
-					   {"search", required_argument, NULL, 's'},
-					   {"control", required_argument, NULL, 'c'},
-					   {0}};
-	const char *host = NULL, *search = NULL, *control = NULL;
 	json_t *scope, *body, *doc = NULL, *rows = NULL;
 	struct strbuf raw;
 	char *text;
-	int c, st = 0;
+	int st;
 
-	while ((c = next_opt(x, argc, argv, "", lo, ev_create_usage, &st)) != -1) {
-		switch (c) {
-		case '?': return st;
-		case 'H': host = optarg; break;
-		case 's': search = optarg; break;
-		case 'c': control = optarg; break;
-		}
-	}
-	if (optind != argc)
-		return usage_error(ev_create_usage, "evidence create takes no arguments");
+	(void)args;
 	scope = json_object();
-	if (host)
-		json_object_set_new(scope, "host", json_string(host));
-	if (search)
-		json_object_set_new(scope, "search", json_string(search));
-	if (control)
-		json_object_set_new(scope, "control", json_string(control));
+	for (size_t i = 0; i < OPTS_MAX && d->opts[i].name != NULL; i++)
+		if (d->opts[i].param != NULL && val[i] != NULL)
+			json_object_set_new(scope, d->opts[i].param, json_string(val[i]));
 	body = json_pack("{s:o}", "scope", scope);
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	if (text == NULL)
-		return usage_error(ev_create_usage, "the scope is not valid UTF-8");
+		return usage_error(d->usage, "the scope is not valid UTF-8");
 	strbuf_init(&raw, 0);
 	st = call(x, "POST", "/api/v1/evidence", text, CLIENT_MAX_BODY, &doc, &raw);
 	free(text);
@@ -725,45 +770,24 @@ static int cmd_ev_create(struct ctx *x, int argc, char **argv)
 	return st;
 }
 
-static const char ev_list_usage[] =
-	"usage: " PROG " evidence list [--limit N] [--all]\n"
-	"The evidence snapshots taken, by sequence number: id, seq, when, by whom,\n"
-	"scope, size and the snapshot's sha256.\n";
+static const struct cmd_desc c_ev_create = {
+	.name = "evidence create",
+	.usage = ev_create_usage,
+	.opts = {Q_TEXT("host"), Q_TEXT("search"), Q_TEXT("control")}, /* scope members */
+	.run = run_ev_create,
+};
 
-static int cmd_ev_list(struct ctx *x, int argc, char **argv)
-{
-	static const struct option lo[] = {COMMON_OPTS,
-					   {"limit", required_argument, NULL, 'l'},
-					   {"all", no_argument, NULL, 'a'},
-					   {0}};
-	const char *limit = NULL;
-	bool all = false;
-	struct strbuf q;
-	long n;
-	int c, st = 0;
-
-	while ((c = next_opt(x, argc, argv, "", lo, ev_list_usage, &st)) != -1) {
-		if (c == '?')
-			return st;
-		if (c == 'l')
-			limit = optarg;
-		if (c == 'a')
-			all = true;
-	}
-	if (optind != argc)
-		return usage_error(ev_list_usage, "evidence list takes no arguments");
-	if (limit != NULL && !parse_count(limit, 1, 1000, &n))
-		return usage_error(ev_list_usage, "--limit: a whole number from 1 to 1000");
-	if ((st = need_client(x)) != 0)
-		return st;
-	strbuf_init(&q, 1024);
-	if (strbuf_appends(&q, "/api/v1/evidence") != 0 || query_add(x, &q, "limit", limit) != 0)
-		st = EXIT_USAGE;
-	else
-		st = list(x, q.data, "evidence", "evidence", all, "snapshots");
-	strbuf_cleanup(&q);
-	return st;
-}
+static const struct cmd_desc c_ev_list = {
+	.name = "evidence list",
+	.usage = "usage: " PROG " evidence list [--limit N] [--all]\n"
+		 "The evidence snapshots taken, by sequence number: id, seq, when, by whom,\n"
+		 "scope, size and the snapshot's sha256.\n",
+	.opts = {LIMIT_OPT, ALL_OPT},
+	.path = "/api/v1/evidence",
+	.key = "evidence",
+	.view = "evidence",
+	.paged = "snapshots",
+};
 
 /*
  * Write len bytes to path with mode 0644: never over an existing file
@@ -837,30 +861,17 @@ static const char ev_key_usage[] =
 	"key_id (the SHA-256 of the raw Ed25519 key), to compare with the one the\n"
 	"collector's operator gives you and with the key_id in snapshots.\n";
 
-static int cmd_ev_key(struct ctx *x, int argc, char **argv)
+static int run_ev_key(struct ctx *x, const struct cmd_desc *d, const char *const *val, char **args)
 {
-	static const struct option lo[] = {COMMON_OPTS,
-					   {"out", required_argument, NULL, 'o'},
-					   {"force", no_argument, NULL, 'f'},
-					   {0}};
-	const char *outp = NULL;
-	bool force = false;
+	const char *outp = opt_val(d, val, "out");
+	bool force = opt_val(d, val, "force") != NULL;
 	EVP_PKEY *key = NULL;
 	struct strbuf pem;
 	struct pst_err e = {0};
 	char kid[65];
-	int c, st = 0;
+	int st;
 
-	while ((c = next_opt(x, argc, argv, "", lo, ev_key_usage, &st)) != -1) {
-		if (c == '?')
-			return st;
-		if (c == 'o')
-			outp = optarg;
-		if (c == 'f')
-			force = true;
-	}
-	if (optind != argc || outp == NULL)
-		return usage_error(ev_key_usage, "evidence key needs --out FILE");
+	(void)args;
 	strbuf_init(&pem, 0);
 	st = fetch_key(x, &key, &pem);
 	if (st == 0 && evsig_key_id(key, kid, &e) != 0)
@@ -873,6 +884,16 @@ static int cmd_ev_key(struct ctx *x, int argc, char **argv)
 	strbuf_cleanup(&pem);
 	return st;
 }
+
+#define EV_KEY_NEEDS "evidence key needs --out FILE"
+
+static const struct cmd_desc c_ev_key = {
+	.name = "evidence key",
+	.usage = ev_key_usage,
+	.opts = {O_TEXT("out", EV_KEY_NEEDS), O_FLAG("force")},
+	.args_msg = EV_KEY_NEEDS,
+	.run = run_ev_key,
+};
 
 static const char ev_pull_usage[] =
 	"usage: " PROG " evidence pull ID --out FILE [--force]\n"
@@ -899,30 +920,16 @@ static void etag_value(const char *etag, char *out, size_t cap)
 	out[n] = '\0';
 }
 
-static int cmd_ev_pull(struct ctx *x, int argc, char **argv)
+static int run_ev_pull(struct ctx *x, const struct cmd_desc *d, const char *const *val, char **args)
 {
-	static const struct option lo[] = {COMMON_OPTS,
-					   {"out", required_argument, NULL, 'o'},
-					   {"force", no_argument, NULL, 'f'},
-					   {0}};
-	const char *outp = NULL;
-	bool force = false;
+	const char *outp = opt_val(d, val, "out");
+	bool force = opt_val(d, val, "force") != NULL;
 	struct client_resp r;
 	struct pst_err e = {0};
 	struct strbuf p;
 	char *id = NULL, hex[65], tag[160];
-	int c, st = 0;
+	int st;
 
-	while ((c = next_opt(x, argc, argv, "", lo, ev_pull_usage, &st)) != -1) {
-		if (c == '?')
-			return st;
-		if (c == 'o')
-			outp = optarg;
-		if (c == 'f')
-			force = true;
-	}
-	if (optind + 1 != argc || outp == NULL)
-		return usage_error(ev_pull_usage, "evidence pull needs ID and --out FILE");
 	if (!force && access(outp, F_OK) == 0) {
 		fprintf(stderr, PROG ": %s exists; it is kept: give --force to replace it\n", outp);
 		return EXIT_USAGE;
@@ -931,9 +938,9 @@ static int cmd_ev_pull(struct ctx *x, int argc, char **argv)
 		return st;
 	strbuf_init(&p, 4096);
 	memset(&r, 0, sizeof(r));
-	if ((id = client_escape(&x->cl, argv[optind])) == NULL ||
+	if ((id = client_escape(&x->cl, args[0])) == NULL ||
 	    strbuf_appendf(&p, "/api/v1/evidence/%s", id) != 0) {
-		st = usage_error(ev_pull_usage, "the id is too long");
+		st = usage_error(d->usage, "the id is too long");
 		goto out;
 	}
 	if (client_request(&x->cl, "GET", p.data, NULL, CLIENT_MAX_EVIDENCE, &r, &e) != 0) {
@@ -963,7 +970,7 @@ static int cmd_ev_pull(struct ctx *x, int argc, char **argv)
 		st = fail(&e, EXIT_USAGE);
 		goto out;
 	}
-	printf("pulled %s to %s (%zu bytes, snapshot sha256 %s = ETag)\n", argv[optind], outp,
+	printf("pulled %s to %s (%zu bytes, snapshot sha256 %s = ETag)\n", args[0], outp,
 	       r.body.len, hex);
 out:
 	client_resp_cleanup(&r);
@@ -971,6 +978,17 @@ out:
 	free(id);
 	return st;
 }
+
+#define EV_PULL_NEEDS "evidence pull needs ID and --out FILE"
+
+static const struct cmd_desc c_ev_pull = {
+	.name = "evidence pull",
+	.usage = ev_pull_usage,
+	.opts = {O_TEXT("out", EV_PULL_NEEDS), O_FLAG("force")},
+	.nargs = 1,
+	.args_msg = EV_PULL_NEEDS,
+	.run = run_ev_pull,
+};
 
 static const char ev_verify_usage[] =
 	"usage: " PROG " evidence verify FILE [--key FILE] [--previous FILE]\n"
@@ -988,33 +1006,16 @@ static const char ev_chain_usage[] =
 	"naming the sha256 of the one before.  A chain starting after seq 1 is\n"
 	"reported as such.\n";
 
-static int cmd_ev_verify(struct ctx *x, int argc, char **argv, bool chain)
+/* verify FILE, or with chain verify-chain DIR; the key from --key or the collector. */
+static int ev_verify(struct ctx *x, const struct cmd_desc *d, const char *const *val,
+		     const char *path, bool chain)
 {
-	static const struct option lo[] = {COMMON_OPTS,
-					   {"key", required_argument, NULL, 'k'},
-					   {"previous", required_argument, NULL, 'p'},
-					   {0}};
-	const char *u = chain ? ev_chain_usage : ev_verify_usage;
-	const char *keyp = NULL, *prev = NULL;
+	const char *keyp = opt_val(d, val, "key"), *prev = opt_val(d, val, "previous");
 	EVP_PKEY *key = NULL;
 	struct pst_err e = {0};
 	struct strbuf pem;
-	int c, st = 0;
+	int st = 0;
 
-	while ((c = next_opt(x, argc, argv, "", lo, u, &st)) != -1) {
-		if (c == '?')
-			return st;
-		if (c == 'k')
-			keyp = optarg;
-		if (c == 'p' && !chain)
-			prev = optarg;
-		else if (c == 'p')
-			return usage_error(u, "verify-chain takes no --previous");
-	}
-	if (optind + 1 != argc)
-		return usage_error(u, chain ? "verify-chain needs one DIR" : "verify needs one FILE");
-	if (chain && keyp == NULL)
-		return usage_error(u, "verify-chain needs --key FILE");
 	strbuf_init(&pem, 0);
 	if (keyp != NULL) {
 		if (evsig_load_public(keyp, &key, &e) != 0) {
@@ -1030,9 +1031,9 @@ static int cmd_ev_verify(struct ctx *x, int argc, char **argv, bool chain)
 		       x->cl.base, x->s.cacert ? x->s.cacert : "the system's CA store");
 	}
 	if (chain)
-		st = verify_chain(argv[optind], key, stdout, &e);
+		st = verify_chain(path, key, stdout, &e);
 	else
-		st = verify_file(argv[optind], prev, key, stdout, &e);
+		st = verify_file(path, prev, key, stdout, &e);
 	if (st != 0)
 		st = fail(&e, st == PST_E_INVAL || st == PST_E_PARSE ? EXIT_NO : EXIT_USAGE);
 out:
@@ -1040,6 +1041,41 @@ out:
 	strbuf_cleanup(&pem);
 	return st;
 }
+
+static int run_ev_verify(struct ctx *x, const struct cmd_desc *d, const char *const *val,
+			 char **args)
+{
+	return ev_verify(x, d, val, args[0], false);
+}
+
+static int run_ev_chain(struct ctx *x, const struct cmd_desc *d, const char *const *val,
+			char **args)
+{
+	return ev_verify(x, d, val, args[0], true);
+}
+
+static const struct cmd_desc c_ev_verify = {
+	.name = "evidence verify",
+	.usage = ev_verify_usage,
+	.opts = {O_TEXT("key", NULL), O_TEXT("previous", NULL)},
+	.nargs = 1,
+	.args_msg = "verify needs one FILE",
+	.run = run_ev_verify,
+};
+
+static const struct cmd_desc c_ev_chain = {
+	.name = "evidence verify-chain",
+	.usage = ev_chain_usage,
+	.opts = {O_TEXT("key", "verify-chain needs --key FILE"),
+		 {.name = "previous", .kind = OPT_REFUSE, .msg = "verify-chain takes no --previous"}},
+	.nargs = 1,
+	.args_msg = "verify-chain needs one DIR",
+	.run = run_ev_chain,
+};
+
+static const struct cmd_desc *const evidence_cmds[] = {
+	&c_ev_create, &c_ev_list, &c_ev_key, &c_ev_pull, &c_ev_verify, &c_ev_chain,
+};
 
 static const char evidence_usage[] =
 	"usage: " PROG " evidence create [--host H] [--search S] [--control C]\n"
@@ -1061,33 +1097,17 @@ static int cmd_evidence(struct ctx *x, int argc, char **argv)
 		fputs(evidence_usage, stdout);
 		return 0;
 	}
-	argc--;
-	argv++;
-	optind = 0; /* 0: glibc starts over, forgetting the last argv */
-	if (strcmp(sub, "create") == 0)
-		return cmd_ev_create(x, argc, argv);
-	if (strcmp(sub, "list") == 0)
-		return cmd_ev_list(x, argc, argv);
-	if (strcmp(sub, "key") == 0)
-		return cmd_ev_key(x, argc, argv);
-	if (strcmp(sub, "pull") == 0)
-		return cmd_ev_pull(x, argc, argv);
-	if (strcmp(sub, "verify") == 0)
-		return cmd_ev_verify(x, argc, argv, false);
-	if (strcmp(sub, "verify-chain") == 0)
-		return cmd_ev_verify(x, argc, argv, true);
+	for (size_t i = 0; i < sizeof(evidence_cmds) / sizeof(evidence_cmds[0]); i++)
+		if (strcmp(evidence_cmds[i]->name + strlen("evidence "), sub) == 0)
+			return run_cmd(x, evidence_cmds[i], argc - 1, argv + 1);
 	return usage_error(evidence_usage, "unknown evidence subcommand");
 }
 
 /* --- main ------------------------------------------------------------------------------------ */
 
-static const struct {
-	const char *name;
-	int (*run)(struct ctx *, int, char **);
-} commands[] = {
-	{"summary", cmd_summary},   {"hosts", cmd_hosts},       {"host", cmd_host},
-	{"violations", cmd_violations}, {"controls", cmd_controls}, {"trend", cmd_trend},
-	{"evidence", cmd_evidence},
+/* The commands but evidence, which has subcommands. */
+static const struct cmd_desc *const commands[] = {
+	&c_summary, &c_hosts, &c_host, &c_violations, &c_controls, &c_trend,
 };
 
 int main(int argc, char **argv)
@@ -1132,10 +1152,13 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (strcmp(argv[0], "evidence") == 0) {
+		st = cmd_evidence(&x, argc, argv);
+		goto done;
+	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(commands[i].name, argv[0]) == 0) {
-			optind = 0; /* 0: glibc starts over, forgetting the last argv */
-			st = commands[i].run(&x, argc, argv);
+		if (strcmp(commands[i]->name, argv[0]) == 0) {
+			st = run_cmd(&x, commands[i], argc, argv);
 			goto done;
 		}
 	}
