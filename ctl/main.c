@@ -748,14 +748,25 @@ static int run_ev_create(struct ctx *x, const struct cmd_desc *d, const char *co
 
 	(void)args;
 	scope = json_object();
-	for (size_t i = 0; i < OPTS_MAX && d->opts[i].name != NULL; i++)
-		if (d->opts[i].param != NULL && val[i] != NULL)
-			json_object_set_new(scope, d->opts[i].param, json_string(val[i]));
+	for (size_t i = 0; i < OPTS_MAX && d->opts[i].name != NULL; i++) {
+		if (d->opts[i].param == NULL || val[i] == NULL)
+			continue;
+		/* json_string() refuses text that is not UTF-8: never drop a scope member. */
+		if (scope == NULL ||
+		    json_object_set_new(scope, d->opts[i].param, json_string(val[i])) != 0) {
+			json_decref(scope);
+			fprintf(stderr, PROG ": evidence create: --%s is not valid UTF-8; give the "
+				"host, search or control as UTF-8 text\n", d->opts[i].name);
+			return EXIT_USAGE;
+		}
+	}
 	body = json_pack("{s:o}", "scope", scope);
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
-	if (text == NULL)
-		return usage_error(d->usage, "the scope is not valid UTF-8");
+	if (text == NULL) {
+		fprintf(stderr, PROG ": evidence create: out of memory\n");
+		return EXIT_USAGE;
+	}
 	strbuf_init(&raw, 0);
 	st = call(x, "POST", "/api/v1/evidence", text, CLIENT_MAX_BODY, &doc, &raw);
 	free(text);

@@ -63,6 +63,11 @@ check "evidence create (table): the id, seq and sha256" bash -c \
 	"[ $rc = 0 ] && grep -Eq '^ev-0+5 +5 ' '$work/out' && head -n 1 '$work/out' | grep -q '^ID  *SEQ  *TAKEN_AT'"
 ids+=("$(awk 'NR == 2 { print $1 }' "$work/out")")
 check "five snapshots taken (${ids[*]})" [ "${#ids[@]}" = 5 ]
+# A scope that is not UTF-8 is refused, never dropped (which would take the whole fleet).
+ctl evidence create --host $'web-\xff'
+check "evidence create --host (not UTF-8): exit 2 naming the option ($rc $(cat "$work/err"))" \
+	bash -c "[ $rc = 2 ] && grep -q -- '--host is not valid UTF-8' '$work/err'"
+check "... and no snapshot taken" [ "$(api /api/v1/evidence "$auditor" | jq '.evidence | length')" = 5 ]
 
 # --- list ---
 api "/api/v1/evidence" "$auditor" >"$work/list.json"
