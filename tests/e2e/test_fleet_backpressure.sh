@@ -63,7 +63,7 @@ check "SIGTERM during the stall: the collector commits what it holds, then exits
 check "the collector retried the failed commit and said so" grep -q 'storing a batch of .* failed' "$work/collector.log"
 # The agents take those last Acks on their own time: give them a moment.
 for id in b1 b2 b3; do
-	got=$(sql "SELECT max(seq) FROM scans WHERE agent_id = '$id'")
+	got=$(sql "SELECT coalesce(max(seq), 0) FROM scans WHERE agent_id = '$id'")
 	for _ in $(seq 1 50); do [ "$(acked "$id")" = "$got" ] && break; sleep 0.1; done
 	check "$id: what the collector held at SIGTERM was stored and acknowledged (acked $(acked "$id"), stored up to $got)" \
 		[ "$(acked "$id")" = "$got" ]
