@@ -3,15 +3,15 @@
 #   1. the ci preset (-Wall -Wextra -Werror): unit, end-to-end and fuzz-seed tests;
 #   2. the unit tests again under valgrind (leaks are errors);
 #   3. the asan preset (AddressSanitizer + UndefinedBehaviorSanitizer): all tests;
-#   4. each libFuzzer target for a short run (FUZZ_SECONDS, default 20).
+#   4. each libFuzzer target for a short run (FUZZ_SECONDS, default 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./packaging/install-deps.sh --test
 jobs=$(nproc)
-fuzz_seconds=${FUZZ_SECONDS:-20}
+fuzz_seconds=${FUZZ_SECONDS:-15}
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s (at %d s)\n' "$*" "$SECONDS"; }
 passed=0
 # Run a ctest preset and add its test count to the total (ctest exits non-zero on any failure).
 run_ctest() {
