@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "hex.h"
 #include "posture/v1/posture.pb-c.h"
 #include "timefmt.h"
 
@@ -25,18 +26,6 @@ int report_new_uuid(char *buf, size_t cap)
 		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10],
 		 u[11], u[12], u[13], u[14], u[15]);
 	return 0;
-}
-
-static void hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
 }
 
 /* --- JSON --- */
@@ -115,7 +104,7 @@ json_t *report_json(const struct scan *s)
 	json_object_set_new(doc, "finished_at", json_string(t));
 	for (i = 0; i < s->npolicies; i++) {
 		json_t *p = json_object();
-		hex(s->policies[i]->sha256, 32, digest);
+		hex_encode(s->policies[i]->sha256, 32, digest);
 		json_object_set_new(p, "id", json_string(s->policies[i]->id));
 		json_object_set_new(p, "version", json_string(s->policies[i]->version));
 		json_object_set_new(p, "sha256", json_string(digest));

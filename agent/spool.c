@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "hex.h"
 #include "log.h"
 #include "strbuf.h"
 
@@ -136,17 +137,6 @@ fail:
 	return rc;
 }
 
-static void hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static int unhex(const char *s, size_t slen, unsigned char *out, size_t n)
 {
 	if (slen != 2 * n)
@@ -170,7 +160,7 @@ static int save_state(struct spool *sp, struct pst_err *e)
 	int n;
 
 	if (sp->have_acked_status)
-		hex(sp->acked_status, DIGEST_LEN, digest);
+		hex_encode(sp->acked_status, DIGEST_LEN, digest);
 	else
 		snprintf(digest, sizeof(digest), "-");
 	n = snprintf(buf, sizeof(buf), "seq %" PRIu64 "\nacked %" PRIu64 "\nacked_status %s\n",

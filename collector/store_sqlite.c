@@ -452,17 +452,6 @@ int sq_prepare(struct sqlite_store *q, const char *sql, sqlite3_stmt **st, struc
 	return rc;
 }
 
-void sq_hex32(const uint8_t *b, char out[65])
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 json_t *sq_json_time(int64_t us)
 {
 	char buf[64];

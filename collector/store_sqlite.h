@@ -80,8 +80,6 @@ void sq_bind_int_or_null(sqlite3_stmt *st, int i, int64_t v, int64_t null_value)
 const char *sq_col_text(sqlite3_stmt *st, int i);
 enum store_status sq_status_parse(const char *s);
 enum store_severity sq_severity_parse(const char *s);
-/* Lower-case hex of 32 bytes. */
-void sq_hex32(const uint8_t *b, char out[65]);
 
 /* RFC 3339 UTC with a Z; milliseconds shown when not zero. */
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hex.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -325,7 +326,7 @@ int sq_token_add(struct store *s, const uint8_t hash[32], const struct store_tok
 
 	if ((rc = sq_prepare(q, sql, &st, e, "adding a token")) < 0)
 		return rc;
-	sq_hex32(hash, hex);
+	hex_encode(hash, 32, hex);
 	sq_bind_text(st, 1, hex);
 	sq_bind_text(st, 2, t->name);
 	sq_bind_text(st, 3, store_role_name(t->role));
@@ -406,7 +407,7 @@ int sq_token_find(struct store *s, const uint8_t hash[32], int64_t now_us,
 	char hex[65];
 	int rc;
 
-	sq_hex32(hash, hex);
+	hex_encode(hash, 32, hex);
 	rc = token_get(q, hex, t, e);
 	if (rc == 0)
 		rc = token_usable(t, now_us, false, e);
@@ -442,7 +443,7 @@ int sq_token_spend(struct store *s, const uint8_t hash[32], int64_t now_us,
 	char hex[65];
 	int rc;
 
-	sq_hex32(hash, hex);
+	hex_encode(hash, 32, hex);
 	/* Read and decrement under the write lock, so two enrollments cannot
 	 * spend the same last use. */
 	if ((rc = tx_begin(q, e)) < 0)

@@ -8,6 +8,7 @@
  * at open (store_sqlite.c); nothing scans a table per commit.
  */
 #include "store_sqlite.h"
+#include "hex.h"
 #include "timefmt.h"
 
 #include <stdio.h>
@@ -505,7 +506,7 @@ static int put_policies(struct sqlite_store *q, const struct store_report *r, in
 		char hex[65];
 		int64_t id;
 
-		sq_hex32(p->sha256, hex);
+		hex_encode(p->sha256, 32, hex);
 		sq_bind_text(st, 1, p->id);
 		sq_bind_text(st, 2, p->version);
 		sq_bind_text(st, 3, hex);

@@ -13,23 +13,12 @@
 #include <openssl/pem.h>
 
 #include "canon.h"
+#include "hex.h"
 #include "strbuf.h"
 #include "tls.h"
 
 #define SIG_LEN 64
 #define SIG_B64_LEN 88 /* 4 * ceil(64 / 3) */
-
-static void hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 static bool is_hex64(const char *s)
 {
@@ -48,7 +37,7 @@ static int sha256_hex(const void *p, size_t n, char out[65], struct pst_err *e)
 
 	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof(md))
 		return pst_err_set(e, PST_E_NOMEM, "SHA-256: OpenSSL failed; out of memory?");
-	hex(md, sizeof(md), out);
+	hex_encode(md, sizeof(md), out);
 	return 0;
 }
 
@@ -313,6 +302,37 @@ static int read_fields(const json_t *env, struct evsig_verified *v, const char *
 	return 0;
 }
 
+/* The canonical bytes of snap, left in canon (emptied first), and their SHA-256. */
+static int snapshot_digest(const json_t *snap, struct strbuf *canon, char out[65],
+			   struct pst_err *e)
+{
+	int rc;
+
+	strbuf_reset(canon);
+	if ((rc = canon_dump(snap, canon, e)) != 0)
+		return rc;
+	return sha256_hex(canon->data, canon->len, out, e);
+}
+
+int evsig_snapshot_sha256(const char *buf, size_t len, char hex[65], struct pst_err *e)
+{
+	struct strbuf canon;
+	json_t *env = NULL, *snap;
+	int rc;
+
+	hex[0] = '\0';
+	strbuf_init(&canon, EVSIG_MAX_BYTES);
+	if ((rc = canon_parse(buf, len, EVSIG_MAX_BYTES, &env, e)) == 0) {
+		snap = json_object_get(env, "snapshot");
+		rc = json_is_object(snap) ? snapshot_digest(snap, &canon, hex, e)
+					  : pst_err_set(e, PST_E_PARSE, "not an evidence envelope: no "
+							"\"snapshot\" object");
+	}
+	strbuf_cleanup(&canon);
+	json_decref(env);
+	return rc;
+}
+
 int evsig_verify(const char *buf, size_t len, EVP_PKEY *key, struct evsig_verified *out,
 		 struct pst_err *e)
 {
@@ -362,9 +382,7 @@ int evsig_verify(const char *buf, size_t len, EVP_PKEY *key, struct evsig_verifi
 		goto done;
 	}
 	/* Step 4: the snapshot's bytes are the ones hashed. */
-	strbuf_reset(&canon);
-	if ((rc = canon_dump(json_object_get(env, "snapshot"), &canon, e)) != 0 ||
-	    (rc = sha256_hex(canon.data, canon.len, got_sha, e)) != 0)
+	if ((rc = snapshot_digest(json_object_get(env, "snapshot"), &canon, got_sha, e)) != 0)
 		goto done;
 	if (strcmp(got_sha, out->sha256) != 0) {
 		rc = pst_err_set(e, PST_E_INVAL,

@@ -64,6 +64,14 @@ int evsig_verify(const char *buf, size_t len, EVP_PKEY *key, struct evsig_verifi
 		 struct pst_err *e);
 void evsig_verified_cleanup(struct evsig_verified *v);
 
+/*
+ * The SHA-256 (lowercase hex) of the canonical bytes of the "snapshot" of
+ * len bytes of an envelope, checking nothing else: what the collector's
+ * ETag names, to check a download before it is kept.  PST_E_PARSE when
+ * the bytes are not JSON or hold no snapshot object.
+ */
+int evsig_snapshot_sha256(const char *buf, size_t len, char hex[65], struct pst_err *e);
+
 /* Step 6: next directly follows prev (seq + 1, previous_sha256, time, collector). */
 int evsig_check_link(const struct evsig_verified *prev, const struct evsig_verified *next,
 		     struct pst_err *e);

@@ -964,7 +964,7 @@ static int run_ev_pull(struct ctx *x, const struct cmd_desc *d, const char *cons
 		goto out;
 	}
 	etag_value(r.etag, tag, sizeof(tag));
-	if (verify_snapshot_sha256(r.body.data ? r.body.data : "", r.body.len, hex, &e) != 0) {
+	if (evsig_snapshot_sha256(r.body.data ? r.body.data : "", r.body.len, hex, &e) != 0) {
 		pst_err_prefix(&e, "%s: the download is not an evidence envelope", p.data);
 		st = fail(&e, EXIT_NO);
 		goto out;

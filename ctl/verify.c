@@ -15,10 +15,8 @@
 
 #include <openssl/evp.h>
 
-#include "canon.h"
 #include "evsig.h"
 #include "readfile.h"
-#include "strbuf.h"
 
 /* A directory holding more snapshots than this is refused rather than read. */
 #define CHAIN_MAX_FILES 1000000
@@ -224,35 +222,3 @@ int verify_chain(const char *dir, EVP_PKEY *key, FILE *out, struct pst_err *e)
 	return rc;
 }
 
-int verify_snapshot_sha256(const char *buf, size_t len, char hex[65], struct pst_err *e)
-{
-	json_t *doc = NULL, *snap;
-	struct strbuf b;
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	int rc;
-
-	hex[0] = '\0';
-	strbuf_init(&b, EVSIG_MAX_BYTES);
-	rc = canon_parse(buf, len, EVSIG_MAX_BYTES, &doc, e);
-	if (rc != 0)
-		goto out;
-	snap = json_object_get(doc, "snapshot");
-	if (!json_is_object(snap)) {
-		rc = pst_err_set(e, PST_E_PARSE, "not an evidence envelope: no \"snapshot\" object");
-		goto out;
-	}
-	rc = canon_dump(snap, &b, e);
-	if (rc != 0)
-		goto out;
-	if (EVP_Digest(b.data, b.len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
-		rc = pst_err_set(e, PST_E_NOMEM, "SHA-256 failed");
-		goto out;
-	}
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-out:
-	strbuf_cleanup(&b);
-	json_decref(doc);
-	return rc;
-}

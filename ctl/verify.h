@@ -22,11 +22,4 @@ int verify_file(const char *path, const char *previous, EVP_PKEY *key, FILE *out
 /* Step 7: every *.json in dir, and the chain they form. */
 int verify_chain(const char *dir, EVP_PKEY *key, FILE *out, struct pst_err *e);
 
-/*
- * The hex SHA-256 of the canonical bytes of the "snapshot" member of an
- * envelope (len bytes), for checking a download against its ETag before
- * anything else.  PST_E_PARSE when it is not an envelope.
- */
-int verify_snapshot_sha256(const char *buf, size_t len, char hex[65], struct pst_err *e);
-
 #endif

@@ -193,10 +193,10 @@ static void test_snapshot_sha(void **state)
 	char sha[65];
 
 	assert_int_equal(evsig_seal(s, key, EVSIG_MAX_BYTES, &buf, &len, sha, &e), 0);
-	assert_int_equal(verify_snapshot_sha256(buf, len, hex, &e), 0);
+	assert_int_equal(evsig_snapshot_sha256(buf, len, hex, &e), 0);
 	assert_string_equal(hex, sha);
-	assert_int_equal(verify_snapshot_sha256(buf, len - 1, hex, &e), PST_E_PARSE);
-	assert_int_equal(verify_snapshot_sha256("{}", 2, hex, &e), PST_E_PARSE);
+	assert_int_equal(evsig_snapshot_sha256(buf, len - 1, hex, &e), PST_E_PARSE);
+	assert_int_equal(evsig_snapshot_sha256("{}", 2, hex, &e), PST_E_PARSE);
 	free(buf);
 	json_decref(s);
 }
